@@ -1,0 +1,1 @@
+"""Exceptions of the booking app (nothing yet)."""

@@ -1,0 +1,1 @@
+"""Models of the booking app (nothing yet)."""

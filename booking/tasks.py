@@ -1,0 +1,1 @@
+"""Tasks of the booking app (nothing yet)."""

@@ -1,0 +1,1 @@
+"""Api of the centres app (nothing yet)."""

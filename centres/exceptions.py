@@ -1,0 +1,1 @@
+"""Exceptions of the centres app (nothing yet)."""

@@ -1,0 +1,89 @@
+"""Reads about centres: capacity per time step and per day, which the planner builds on."""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from centres.models import Centre, Closure, OpeningHours
+
+
+@dataclass(frozen=True)
+class DayCapacity:
+    """What a centre can do on one day: `per_step` appointments at each of `starts`."""
+
+    centre_id: int
+    day: date
+    step_minutes: int
+    per_step: int
+    intervals: tuple[tuple[time, time], ...]
+    closure_reason: str | None = None
+
+    @property
+    def starts(self) -> list[time]:
+        """Start time of every time step; a step must end by closing time."""
+        if not self.per_step:
+            return []
+        step = timedelta(minutes=self.step_minutes)
+        result = []
+        for opens, closes in self.intervals:
+            moment = datetime.combine(self.day, opens)
+            end = datetime.combine(self.day, closes)
+            while moment + step <= end:
+                result.append(moment.time())
+                moment += step
+        return result
+
+    @property
+    def total(self) -> int:
+        return len(self.starts) * self.per_step
+
+    @property
+    def is_open(self) -> bool:
+        return self.total > 0
+
+
+def day_capacities(
+    *, centres: Iterable[Centre], start: date, end: date
+) -> dict[tuple[int, date], DayCapacity]:
+    """Capacity of each centre on each day from `start` to `end` inclusive, in two queries."""
+    centres = list(centres)
+    ids = [centre.id for centre in centres]
+    hours: dict[tuple[int, int], list[tuple[time, time]]] = defaultdict(list)
+    for row in OpeningHours.objects.filter(centre_id__in=ids).order_by("opens"):
+        hours[row.centre_id, row.weekday].append((row.opens, row.closes))
+    closures = {
+        (row.centre_id, row.date): row.reason
+        for row in Closure.objects.filter(centre_id__in=ids, date__range=(start, end))
+    }
+    result = {}
+    for centre in centres:
+        day = start
+        while day <= end:
+            closure_reason = closures.get((centre.id, day))
+            open_today = centre.active and closure_reason is None
+            result[centre.id, day] = DayCapacity(
+                centre_id=centre.id,
+                day=day,
+                step_minutes=centre.minutes_per_vaccination,
+                per_step=centre.lanes if open_today else 0,
+                intervals=tuple(hours[centre.id, day.weekday()]),
+                closure_reason=closure_reason,
+            )
+            day += timedelta(days=1)
+    return result
+
+
+def day_capacity(*, centre: Centre, day: date) -> DayCapacity:
+    return day_capacities(centres=[centre], start=day, end=day)[centre.id, day]
+
+
+def active_centres() -> list[Centre]:
+    return list(Centre.objects.filter(active=True).order_by("name"))
+
+
+def centres_with_day(*, day: date) -> list[tuple[Centre, DayCapacity]]:
+    """Active centres with their opening hours and capacity on `day` (landing page)."""
+    centres = active_centres()
+    capacities = day_capacities(centres=centres, start=day, end=day)
+    return [(centre, capacities[centre.id, day]) for centre in centres]

@@ -1,0 +1,114 @@
+"""`make run`: migrate, load the demo data, print the admin login, serve web + task worker.
+
+Ctrl-C (or SIGTERM) stops the web server, the worker and the embedded PostgreSQL, so
+nothing is left running.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
+
+from impfportal import embedded_postgres
+from impfportal.services import demo_admin_ensure, demo_data_load, demo_password_file
+
+
+class Command(BaseCommand):
+    help = "Set up and serve the demo: web server and task worker (make run)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--no-serve", action="store_true", help="only migrate and load the demo data")
+
+    def handle(self, *args, host, port, no_serve, **options):
+        started = time.monotonic()
+        self.stdout.write("Migrating the database ...")
+        call_command("migrate", interactive=False, verbosity=0)
+        self.stdout.write("Loading the demo data ...")
+        for step, result in demo_data_load().items():
+            self.stdout.write(f"  {step}: {result}")
+        login = demo_admin_ensure(password_file=demo_password_file())
+        self.stdout.write(f"Ready after {time.monotonic() - started:.1f} s.")
+        if no_serve:
+            return
+        if not _port_free(host, port):
+            raise CommandError(
+                f"Port {port} on {host} is in use. Stop what uses it, or run: PORT={port + 1} make run"
+            )
+        connections.close_all()
+        self._serve(host, port, login)
+
+    def _serve(self, host, port, login):
+        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        children = [
+            subprocess.Popen([*manage, "runserver", f"{host}:{port}", "--noreload", "--skip-checks"]),
+            subprocess.Popen([*manage, "qcluster"]),
+        ]
+        url = f"http://{host}:{port}"
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"\n  Impfportal:  {url}/\n"
+                f"  Admin:       {url}/admin/   user: {login.username}   password: {login.password}\n"
+                f"  Health:      {url}/healthz\n"
+                "  Stop with Ctrl-C.\n"
+            )
+        )
+        # SIGTERM (and SIGHUP, a closed terminal) get the same orderly stop as Ctrl-C.
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, _raise_terminate)
+        interrupted = False
+        try:
+            while all(child.poll() is None for child in children):
+                time.sleep(0.5)
+            self.stderr.write("A demo process ended unexpectedly; stopping the others.")
+        except KeyboardInterrupt:
+            # Ctrl-C reached every process of the terminal's group: the children stop by themselves.
+            interrupted = True
+        except _Terminate:
+            pass
+        finally:
+            self.stdout.write("\nStopping ...")
+            _stop(children, already_signalled=interrupted)
+            if settings.EMBEDDED_PGDATA:
+                embedded_postgres.stop(settings.EMBEDDED_PGDATA)
+            self.stdout.write("Stopped.")
+
+
+class _Terminate(Exception):
+    pass
+
+
+def _raise_terminate(signum, frame):
+    raise _Terminate
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _stop(children: list[subprocess.Popen], *, already_signalled: bool) -> None:
+    if not already_signalled:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+    deadline = time.monotonic() + 15
+    for child in children:
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()

@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+from django.views.generic import TemplateView
+
+from impfportal import views
+
+admin.site.site_header = _("Impfportal Sachsen – Verwaltung")
+admin.site.site_title = _("Impfportal Sachsen")
+admin.site.index_title = _("Verwaltung")
+
+urlpatterns = [
+    path("", views.landing, name="landing"),
+    path("impressum/", TemplateView.as_view(template_name="pages/imprint.html"), name="imprint"),
+    path("datenschutz/", TemplateView.as_view(template_name="pages/privacy.html"), name="privacy"),
+    path(
+        "barrierefreiheit/",
+        TemplateView.as_view(template_name="pages/accessibility.html"),
+        name="accessibility",
+    ),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,13 @@
+"""Site-wide public pages: the landing page and the legal pages of the footer."""
+
+from django.shortcuts import render
+from django.utils import timezone
+
+from centres.selectors import centres_with_day
+
+
+def landing(request):
+    today = timezone.localdate()
+    return render(
+        request, "pages/landing.html", {"today": today, "centres_today": centres_with_day(day=today)}
+    )

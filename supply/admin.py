@@ -1,0 +1,1 @@
+"""Admin of the supply app (nothing yet)."""

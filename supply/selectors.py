@@ -1,0 +1,1 @@
+"""Selectors of the supply app (nothing yet)."""

@@ -1,0 +1,8 @@
+import pytest
+
+from tests.factories import CentreFactory
+
+
+@pytest.fixture
+def centre(db):
+    return CentreFactory()

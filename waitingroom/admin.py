@@ -1,0 +1,1 @@
+"""Admin of the waitingroom app (nothing yet)."""

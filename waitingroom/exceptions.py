@@ -1,0 +1,1 @@
+"""Exceptions of the waitingroom app (nothing yet)."""

@@ -1,0 +1,1 @@
+"""Selectors of the waitingroom app (nothing yet)."""
