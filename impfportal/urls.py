@@ -1,5 +1,6 @@
+from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 
@@ -9,7 +10,8 @@ admin.site.site_header = _("Impfportal Sachsen – Verwaltung")
 admin.site.site_title = _("Impfportal Sachsen")
 admin.site.index_title = _("Verwaltung")
 
-urlpatterns = [
+# Public pages in German at /..., in English at /en/... .
+urlpatterns = i18n_patterns(
     path("", views.landing, name="landing"),
     path("impressum/", TemplateView.as_view(template_name="pages/imprint.html"), name="imprint"),
     path("datenschutz/", TemplateView.as_view(template_name="pages/privacy.html"), name="privacy"),
@@ -18,6 +20,8 @@ urlpatterns = [
         TemplateView.as_view(template_name="pages/accessibility.html"),
         name="accessibility",
     ),
-    path("i18n/", include("django.conf.urls.i18n")),
+    prefix_default_language=False,
+)
+urlpatterns += [
     path("admin/", admin.site.urls),
 ]

@@ -71,11 +71,23 @@ def test_page_frame_has_skip_link_one_stylesheet_and_no_external_resources(clien
 
 
 @pytest.mark.django_db
-def test_language_switch_to_english_without_javascript(client):
-    response = client.post(reverse("set_language"), {"language": "en", "next": "/"}, follow=True)
-    html = response.content.decode()
-    assert '<html lang="en"' in html
-    assert "Vaccination centres in Saxony" in html
+def test_language_switch_is_a_plain_link_to_the_english_page(client):
+    html = client.get("/impressum/").content.decode()
+    assert 'href="/en/impressum/" hreflang="en"' in html
+    english = client.get("/en/").content.decode()
+    assert '<html lang="en"' in english
+    assert "Vaccination centres in Saxony" in english
+    assert 'href="/" hreflang="de"' in english
+
+
+@pytest.mark.django_db
+def test_public_pages_set_no_cookies_so_shared_caches_can_serve_them(client):
+    for url in ["/", "/en/", "/impressum/", "/en/datenschutz/"]:
+        response = client.get(url, headers={"accept-language": "en"})
+        assert response.cookies == {}, url
+        assert "Cookie" not in response.get("Vary", ""), url
+    # German is the language of / whatever the browser prefers.
+    assert '<html lang="de"' in client.get("/", headers={"accept-language": "en"}).content.decode()
 
 
 @pytest.mark.django_db
