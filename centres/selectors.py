@@ -4,6 +4,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 
 from centres.models import Centre, Closure, OpeningHours
 
@@ -19,7 +20,7 @@ class DayCapacity:
     intervals: tuple[tuple[time, time], ...]
     closure_reason: str | None = None
 
-    @property
+    @cached_property
     def starts(self) -> list[time]:
         """Start time of every time step; a step must end by closing time."""
         if not self.per_step:
@@ -34,7 +35,7 @@ class DayCapacity:
                 moment += step
         return result
 
-    @property
+    @cached_property
     def total(self) -> int:
         return len(self.starts) * self.per_step
 

@@ -1,0 +1,1 @@
+"""Placeholder; the admin of this part follows in the next commit."""

@@ -1,0 +1,1 @@
+"""Writes of the supply app: uploads of deliveries (uploads.py) and planning runs (planning.py)."""

@@ -1,0 +1,426 @@
+"""Planning runs: load a centre's stock, capacity and kept appointments, run the planner,
+write the difference. Requested by staff or after an upload, run by a task.
+
+Which appointments the planner may replace: unreleased, unbooked first doses (with their
+second doses) whose day lies in the planned window. Everything else is kept as it is and
+counted against stock and capacity (DESIGN invariant 4).
+"""
+
+import logging
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from centres.models import Centre
+from centres.selectors import day_capacities
+from impfportal.tasks import enqueue_on_commit
+from supply import planner
+from supply.locking import lock_centres_for_planning
+from supply.models import Appointment, Delivery, PlanningSettings, PlanRun, ShortfallAlert, Vaccine
+
+logger = logging.getLogger(__name__)
+TZ = ZoneInfo(settings.TIME_ZONE)
+
+
+def _replaceable(alias: str) -> str:
+    """SQL: `alias` is a first dose the planner may replace (unreleased, unbooked, in the window).
+    Takes two parameters, the window's start and end."""
+    return (
+        f"{alias}.dose = 1 AND NOT {alias}.booked AND {alias}.bookable_from IS NULL"
+        f" AND {alias}.starts_at >= %s AND {alias}.starts_at < %s"
+    )
+
+
+@transaction.atomic
+def plan_run_request(*, reason: str, requested_by=None) -> PlanRun:
+    """Create a queued plan run; the task worker starts it after the transaction commits."""
+    run = PlanRun.objects.create(reason=reason, requested_by=requested_by)
+    enqueue_on_commit("supply.tasks.plan_run_execute", run.pk)
+    return run
+
+
+def plan_run_execute(*, run_id: int, plan_from: date | None = None, plan_to: date | None = None) -> PlanRun:
+    """Plan every active centre, one transaction each, recording progress on the run.
+
+    Precondition: the run is queued. Default window: from tomorrow for the configured horizon.
+    """
+    run = PlanRun.objects.get(pk=run_id)
+    options = PlanningSettings.load()
+    plan_from = plan_from or timezone.localdate() + timedelta(days=1)
+    plan_to = plan_to or plan_from + timedelta(days=options.horizon_days - 1)
+    run.state, run.started_at, run.plan_from, run.plan_to = (
+        PlanRun.State.RUNNING,
+        timezone.now(),
+        plan_from,
+        plan_to,
+    )
+    run.save(update_fields=["state", "started_at", "plan_from", "plan_to"])
+    vaccines = list(Vaccine.objects.filter(active=True).order_by("id"))
+    centres = list(Centre.objects.filter(active=True).order_by("code"))
+    reports = []
+    try:
+        for number, centre in enumerate(centres, start=1):
+            _progress(run, number - 1, len(centres), centre)
+            with transaction.atomic():
+                lock_centres_for_planning([centre.id])
+                result = _plan_centre(
+                    centre, vaccines, plan_from, plan_to, options.forecast_share_percent, run=run
+                )
+            run.created += result.created
+            run.withdrawn += result.withdrawn
+            reports.append(result.report)
+    except Exception as exc:
+        logger.exception("plan run %s failed", run.pk)
+        run.state, run.error = PlanRun.State.FAILED, f"{type(exc).__name__}: {exc}"
+        run.finished_at = timezone.now()
+        run.save(update_fields=["state", "error", "finished_at", "created", "withdrawn"])
+        raise
+    run.state, run.finished_at = PlanRun.State.DONE, timezone.now()
+    run.progress_percent, run.progress_text = 100, ""
+    run.report = {"centres": reports}
+    run.save(
+        update_fields=[
+            "state",
+            "finished_at",
+            "progress_percent",
+            "progress_text",
+            "report",
+            "created",
+            "withdrawn",
+        ]
+    )
+    return run
+
+
+def _progress(run: PlanRun, done: int, total: int, centre: Centre) -> None:
+    run.progress_percent = done * 100 // total
+    run.progress_text = f"{done + 1}/{total}: {centre.name}"
+    run.save(update_fields=["progress_percent", "progress_text", "created", "withdrawn"])
+
+
+@dataclass
+class CentreResult:
+    created: int
+    withdrawn: int
+    report: dict
+
+
+def _plan_centre(centre, vaccines, plan_from, plan_to, forecast_share, *, run) -> CentreResult:
+    """Plan one centre. Precondition: inside a transaction holding the centre's planning lock."""
+    longest = max((v.interval_max_days or 0 for v in vaccines), default=0)
+    days = (plan_to - plan_from).days + 1 + longest
+    day_list = [plan_from + timedelta(days=i) for i in range(days)]
+    window = (_start_of(plan_from), _start_of(plan_to + timedelta(days=1)))
+
+    capacities = day_capacities(centres=[centre], start=plan_from, end=day_list[-1])
+    steps = [capacities[centre.id, day] for day in day_list]
+    minutes = [tuple(t.hour * 60 + t.minute for t in capacity.starts) for capacity in steps]
+    ids = [v.id for v in vaccines]
+    inp = planner.CentreInput(
+        vaccines=[_spec(v) for v in vaccines],
+        plan_days=(plan_to - plan_from).days + 1,
+        days=days,
+        capacity=np.array([capacity.total for capacity in steps], np.int64),
+        deliveries={vid: np.zeros(days, np.int64) for vid in ids},
+        fixed_doses={vid: np.zeros(days, np.int64) for vid in ids},
+        fixed_per_day=np.zeros(days, np.int64),
+        opening=dict.fromkeys(ids, 0),
+    )
+    arriving = {vid: np.zeros(days, np.int64) for vid in ids}  # full doses, for the report
+    for vaccine_id, day, doses, status in Delivery.objects.filter(
+        centre=centre, vaccine_id__in=ids, date__lte=day_list[-1]
+    ).values_list("vaccine_id", "date", "doses", "status"):
+        counted = _counted(doses, status, forecast_share)
+        if day < plan_from:
+            inp.opening[vaccine_id] += counted
+        else:
+            inp.deliveries[vaccine_id][(day - plan_from).days] += counted
+            if status != Delivery.Status.CANCELLED:
+                arriving[vaccine_id][(day - plan_from).days] += doses
+
+    kept_steps = defaultdict(Counter)  # day index -> step -> kept appointments
+    kept_by_dose = defaultdict(int)
+    for vaccine_id, day, minute, dose, count in _kept_appointments(centre.id, window, day_list[-1]):
+        if vaccine_id not in inp.fixed_doses:
+            continue
+        if day < plan_from:
+            inp.opening[vaccine_id] -= count
+            continue
+        index = (day - plan_from).days
+        inp.fixed_doses[vaccine_id][index] += count
+        inp.fixed_per_day[index] += count
+        kept_steps[index][_step_of(minutes[index], minute)] += count
+        kept_by_dose[index, dose] += count
+
+    counts = planner.plan_counts(inp)
+    free_steps = [
+        planner.DaySteps(
+            day_minutes, _free_lanes(steps[index].per_step, len(day_minutes), kept_steps.get(index))
+        )
+        for index, day_minutes in enumerate(minutes)
+    ]
+    timed = planner.assign_times(counts, free_steps)
+    created, withdrawn = _write(centre, day_list, window, timed)
+    _record_shortfalls(centre, vaccines, day_list, counts.shortfalls, run)
+    report = _report(centre, vaccines, day_list, inp, counts, arriving, kept_by_dose, steps)
+    return CentreResult(created, withdrawn, report)
+
+
+def _spec(vaccine: Vaccine) -> planner.VaccineSpec:
+    return planner.VaccineSpec(
+        id=vaccine.id,
+        code=vaccine.code,
+        doses_per_vial=vaccine.doses_per_vial,
+        two_doses=vaccine.two_doses,
+        interval_min=vaccine.interval_min_days or 0,
+        interval_target=vaccine.interval_target_days or 0,
+        interval_max=vaccine.interval_max_days or 0,
+    )
+
+
+def _free_lanes(lanes: int, step_count: int, kept: Counter | None) -> tuple[int, ...]:
+    if not kept:
+        return (lanes,) * step_count
+    return tuple(max(0, lanes - kept[step]) for step in range(step_count))
+
+
+def _counted(doses: int, status: str, forecast_share: int) -> int:
+    """Doses the planner may rely on: confirmed and delivered in full, forecasts by a share.
+
+    A return (negative doses) is certain and counts in full; a cancelled delivery not at all.
+    """
+    if status == Delivery.Status.CANCELLED:
+        return 0
+    if status == Delivery.Status.FORECAST and doses > 0:
+        return doses * forecast_share // 100
+    return doses
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=TZ)
+
+
+def _step_of(day_minutes: tuple[int, ...], minute: int) -> int:
+    """The time step an appointment at `minute` falls into (the last step starting at or before it)."""
+    index = np.searchsorted(day_minutes, minute, side="right") - 1
+    return max(0, int(index))
+
+
+def _kept_appointments(centre_id: int, window, last_day: date):
+    """Appointments the planner keeps, counted per vaccine, local day, minute of day and dose."""
+    sql = f"""
+        SELECT a.vaccine_id, (a.starts_at AT TIME ZONE %s)::date,
+               (EXTRACT(HOUR FROM a.starts_at AT TIME ZONE %s) * 60
+                + EXTRACT(MINUTE FROM a.starts_at AT TIME ZONE %s))::int,
+               a.dose, count(*)
+        FROM supply_appointment a
+        LEFT JOIN supply_appointment f ON f.second_id = a.id
+        WHERE a.centre_id = %s AND a.starts_at < %s
+          AND NOT ({_replaceable("a")})
+          AND NOT (a.dose = 2 AND f.id IS NOT NULL AND {_replaceable("f")})
+        GROUP BY 1, 2, 3, 4
+    """
+    end = _start_of(last_day + timedelta(days=1))
+    tz = settings.TIME_ZONE
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [tz, tz, tz, centre_id, end, *window, *window])
+        return cursor.fetchall()
+
+
+def _write(centre: Centre, day_list: list[date], window, timed) -> tuple[int, int]:
+    """Rewrite the replaceable pairs of every first-dose day whose plan changed.
+
+    Days are compared as multisets of (vaccine, time, second day, second time): a re-plan
+    that changes nothing writes nothing, and one that changes a week touches that week.
+    """
+    wanted = defaultdict(Counter)
+    for vaccine_id, day, minute, second_day, second_minute, count in timed:
+        second = (day_list[second_day], second_minute) if second_day is not None else (None, None)
+        wanted[day_list[day]][vaccine_id, minute, *second] += count
+    existing = defaultdict(Counter)
+    tz = settings.TIME_ZONE
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT (f.starts_at AT TIME ZONE %s)::date, f.vaccine_id,
+                   (EXTRACT(HOUR FROM f.starts_at AT TIME ZONE %s) * 60
+                    + EXTRACT(MINUTE FROM f.starts_at AT TIME ZONE %s))::int,
+                   (s.starts_at AT TIME ZONE %s)::date,
+                   (EXTRACT(HOUR FROM s.starts_at AT TIME ZONE %s) * 60
+                    + EXTRACT(MINUTE FROM s.starts_at AT TIME ZONE %s))::int,
+                   count(*)
+            FROM supply_appointment f LEFT JOIN supply_appointment s ON s.id = f.second_id
+            WHERE f.centre_id = %s AND {_replaceable("f")}
+            GROUP BY 1, 2, 3, 4, 5
+            """,
+            [tz] * 6 + [centre.id, *window],
+        )
+        for day, vaccine_id, minute, second_day, second_minute, count in cursor.fetchall():
+            existing[day][vaccine_id, minute, second_day, second_minute] += count
+
+    changed = sorted(day for day in set(wanted) | set(existing) if wanted[day] != existing[day])
+    if not changed:
+        return 0, 0
+    withdrawn = _delete_replaceable(centre.id, window, changed)
+    created = _insert_pairs(centre.id, [(day, wanted[day]) for day in changed])
+    return created, withdrawn
+
+
+def _delete_replaceable(centre_id: int, window, days: list[date]) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH doomed AS (
+                SELECT f.id, f.second_id FROM supply_appointment f
+                WHERE f.centre_id = %s AND {_replaceable("f")}
+                  AND (f.starts_at AT TIME ZONE %s)::date = ANY(%s)
+            )
+            DELETE FROM supply_appointment
+            WHERE id IN (SELECT id FROM doomed
+                         UNION ALL SELECT second_id FROM doomed WHERE second_id IS NOT NULL)
+            """,
+            [centre_id, *window, settings.TIME_ZONE, days],
+        )
+        return cursor.rowcount
+
+
+def _insert_pairs(centre_id: int, days) -> int:
+    """Bulk insert through COPY into a staging table: ids are drawn there, so pairs link up in SQL."""
+    moments = {}
+
+    def at(day, minute):
+        key = (day, minute)
+        if key not in moments:
+            moments[key] = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=TZ)
+        return moments[key]
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            CREATE TEMP TABLE plan_staging (
+                vaccine_id bigint NOT NULL, first_at timestamptz NOT NULL, second_at timestamptz,
+                first_id bigint, second_id bigint
+            ) ON COMMIT DROP
+            """
+        )
+        # ON COMMIT DROP alone is not enough: inside an outer transaction (tests, a caller's
+        # atomic block) the table would outlive this centre's savepoint. Dropped below.
+        with cursor.cursor.copy("COPY plan_staging (vaccine_id, first_at, second_at) FROM STDIN") as copy:
+            for day, pairs in days:
+                for (vaccine_id, minute, second_day, second_minute), count in pairs.items():
+                    row = (vaccine_id, at(day, minute), at(second_day, second_minute) if second_day else None)
+                    for _ in range(count):
+                        copy.write_row(row)
+        cursor.execute(
+            """
+            UPDATE plan_staging SET
+                first_id = nextval(pg_get_serial_sequence('supply_appointment', 'id')),
+                second_id = CASE WHEN second_at IS NULL THEN NULL
+                                 ELSE nextval(pg_get_serial_sequence('supply_appointment', 'id')) END
+            """
+        )
+        cursor.execute(
+            """
+            INSERT INTO supply_appointment (id, centre_id, vaccine_id, starts_at, dose, booked)
+            SELECT second_id, %s, vaccine_id, second_at, 2, false
+            FROM plan_staging WHERE second_id IS NOT NULL
+            """,
+            [centre_id],
+        )
+        seconds = cursor.rowcount
+        cursor.execute(
+            """
+            INSERT INTO supply_appointment (id, centre_id, vaccine_id, starts_at, dose, second_id, booked)
+            SELECT first_id, %s, vaccine_id, first_at, 1, second_id, false FROM plan_staging
+            """,
+            [centre_id],
+        )
+        firsts = cursor.rowcount
+        cursor.execute("DROP TABLE plan_staging")
+        return seconds + firsts
+
+
+def _record_shortfalls(centre, vaccines, day_list, shortfalls, run) -> None:
+    """Raise an alert for each vaccine whose kept appointments deliveries no longer cover;
+    close the alerts of vaccines that are covered again."""
+    short_ids = {shortfall.vaccine_id for shortfall in shortfalls}
+    ShortfallAlert.objects.filter(centre=centre, resolved_at__isnull=True).exclude(
+        vaccine_id__in=short_ids
+    ).update(resolved_at=timezone.now())
+    for shortfall in shortfalls:
+        first_day, last_day = day_list[shortfall.first_day], day_list[shortfall.last_day]
+        alert = ShortfallAlert.objects.create(
+            centre=centre,
+            vaccine_id=shortfall.vaccine_id,
+            first_short_day=first_day,
+            doses_short=shortfall.doses,
+            plan_run=run,
+        )
+        ShortfallAlert.objects.filter(
+            centre=centre, vaccine_id=shortfall.vaccine_id, resolved_at__isnull=True
+        ).exclude(pk=alert.pk).update(resolved_at=timezone.now())
+        at_risk = Appointment.objects.filter(
+            centre=centre,
+            vaccine_id=shortfall.vaccine_id,
+            starts_at__gte=_start_of(first_day),
+            starts_at__lt=_start_of(last_day + timedelta(days=1)),
+        ).exclude(booked=False, bookable_from__isnull=True)
+        alert.appointments.set(at_risk)
+        logger.warning(
+            "shortfall at %s for vaccine %s: %s doses", centre.code, shortfall.vaccine_id, shortfall.doses
+        )
+
+
+def _report(centre, vaccines, day_list, inp, counts, arriving, kept_by_dose, steps) -> dict:
+    """Per ISO week of the planned window: doses in, first and second doses, leftovers,
+    capacity used and what limited the plan; and doses on the shelf per day and vaccine."""
+    plan_days = inp.plan_days
+    weeks = []
+    by_week = defaultdict(list)
+    for index in range(plan_days):
+        by_week[day_list[index].isocalendar()[:2]].append(index)
+    for (year, week), indexes in sorted(by_week.items()):
+        first = sum(int(counts.firsts[v.id][indexes].sum()) for v in vaccines)
+        second = sum(int(counts.seconds[v.id][indexes].sum()) for v in vaccines)
+        first += sum(kept_by_dose[index, 1] for index in indexes)
+        second += sum(kept_by_dose[index, 2] for index in indexes)
+        capacity = sum(steps[index].total for index in indexes)
+        limits = Counter(counts.limit[index] for index in indexes)
+        weeks.append(
+            {
+                "week": f"{year}-W{week:02d}",
+                "start": day_list[indexes[0]].isoformat(),
+                "doses_in": sum(int(arriving[v.id][indexes].sum()) for v in vaccines),
+                "first": first,
+                "second": second,
+                "leftover": sum(int(counts.leftover[v.id][indexes].sum()) for v in vaccines),
+                "capacity": capacity,
+                "used": first + second,
+                "limit": max(limits, key=lambda reason: (limits[reason], _LIMIT_ORDER[reason])),
+            }
+        )
+    shelf = {}
+    for v in vaccines:
+        used = inp.fixed_doses[v.id] + counts.firsts[v.id] + counts.seconds[v.id] + counts.leftover[v.id]
+        on_shelf = inp.opening[v.id] + np.cumsum(arriving[v.id] - used)
+        shelf[v.code] = [int(value) for value in on_shelf]  # through the last second doses
+    return {
+        "centre": centre.code,
+        "name": centre.name,
+        "from": day_list[0].isoformat(),
+        "weeks": weeks,
+        "shelf": shelf,
+        "shortfalls": [
+            {"vaccine": s.vaccine_id, "from": day_list[s.first_day].isoformat(), "doses": s.doses}
+            for s in counts.shortfalls
+        ],
+    }
+
+
+_LIMIT_ORDER = {planner.LIMIT_STOCK: 0, planner.LIMIT_VIALS: 1, planner.LIMIT_CAPACITY: 2}
