@@ -20,9 +20,16 @@ from pathlib import Path
 SUPERUSER = "postgres"
 # postgres refuses to run as root; as root, the server runs as this system user (as pgserver does).
 SYSTEM_USER_WHEN_ROOT = "pgserver"
-# Settings beyond initdb's defaults: enough connections for gunicorn workers, the task
-# worker and the benchmarks' concurrent clients. Durability settings stay at their defaults.
-SERVER_SETTINGS = {"max_connections": "300", "shared_buffers": "256MB"}
+# Settings beyond initdb's defaults, given on every start (so older data directories get them
+# too): enough connections for gunicorn workers, the task worker and the benchmarks' concurrent
+# clients; room for the WAL of a season's bulk planning (2.5 million rows) without a checkpoint
+# every few seconds. Durability settings (fsync, synchronous_commit) stay at their defaults.
+SERVER_SETTINGS = {
+    "max_connections": "300",
+    "shared_buffers": "256MB",
+    "max_wal_size": "4GB",
+    "checkpoint_timeout": "15min",
+}
 
 
 class EmbeddedPostgresUnavailable(Exception):
@@ -90,16 +97,18 @@ def _start(pgdata: Path):
         commands.initdb(
             ["--auth=trust", "--encoding=UTF8", "--locale=C", "-U", SUPERUSER], pgdata=pgdata, user=user
         )
-        with open(pgdata / "postgresql.conf", "a", encoding="utf-8") as conf:
-            conf.write("\n# Impfportal (impfportal/embedded_postgres.py)\n")
-            conf.writelines(f"{name} = {value}\n" for name, value in SERVER_SETTINGS.items())
     runtime_dir = Path(tempfile.gettempdir()) / "impfportal-pg-sockets"
     socket_dir = utils.find_suitable_socket_dir(pgdata, runtime_dir)
     if user is not None and socket_dir != pgdata:
         utils.ensure_prefix_permissions(socket_dir)
         socket_dir.chmod(0o777)
+    options = [
+        '-h ""',
+        f"-k {socket_dir}",
+        *(f"-c {name}={value}" for name, value in SERVER_SETTINGS.items()),
+    ]
     commands.pg_ctl(
-        ["-w", "-o", '-h ""', "-o", f"-k {socket_dir}", "-l", str(pgdata / "log"), "start"],
+        ["-w", *(part for option in options for part in ("-o", option)), "-l", str(pgdata / "log"), "start"],
         pgdata=pgdata,
         user=user,
         timeout=60,

@@ -6,17 +6,15 @@ request that hangs.
 """
 
 from collections.abc import Iterable
+from contextlib import contextmanager
 
 from django.db import OperationalError, connection
-from django.utils.translation import gettext_lazy as _
 
-
-class PlanningBusy(Exception):
-    message = _("Die Planung dieses Impfzentrums läuft gerade; bitte in einer Minute erneut versuchen.")
-
+from supply.exceptions import PlanningBusy, UploadBusy
 
 # First key of the two-key advisory lock: one namespace per kind of lock.
 _PLANNING = 1
+_DELIVERY_UPLOADS = 2
 LOCK_TIMEOUT_MS = 10_000
 
 
@@ -26,14 +24,28 @@ def lock_centres_for_planning(centre_ids: Iterable[int]) -> None:
     The planner and whatever releases planned appointments take it, so that a release never
     marks appointments that a running re-plan is about to withdraw.
     """
+    with _advisory(PlanningBusy) as take:
+        for centre_id in sorted(set(centre_ids)):
+            take(_PLANNING, centre_id)
+
+
+def lock_delivery_uploads() -> None:
+    """Hold the lock that lets one delivery upload be applied at a time, until the transaction ends."""
+    with _advisory(UploadBusy) as take:
+        take(_DELIVERY_UPLOADS, 0)
+
+
+@contextmanager
+def _advisory(busy_error):
     if not connection.in_atomic_block:
-        raise RuntimeError("planning locks are held until commit: call inside transaction.atomic()")
+        raise RuntimeError("advisory locks are held until commit: call inside transaction.atomic()")
     with connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL lock_timeout = {LOCK_TIMEOUT_MS}")
         try:
-            for centre_id in sorted(set(centre_ids)):
-                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_PLANNING, centre_id])
+            yield lambda namespace, key: cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)", [namespace, key]
+            )
         except OperationalError as exc:
-            raise PlanningBusy() from exc
+            raise busy_error() from exc
         finally:
             cursor.execute("SET LOCAL lock_timeout = 0")

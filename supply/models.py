@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from centres.models import Centre
@@ -65,7 +66,9 @@ class Vaccine(models.Model):
 class VaccineAgeRule(models.Model):
     """Who may get a vaccine from a date on; the rule with the latest `valid_from` up to a day applies."""
 
-    vaccine = models.ForeignKey(Vaccine, on_delete=models.CASCADE, related_name="age_rules")
+    vaccine = models.ForeignKey(
+        Vaccine, on_delete=models.CASCADE, related_name="age_rules", verbose_name=_("Impfstoff")
+    )
     valid_from = models.DateField(_("gilt ab"))
     min_age = models.PositiveSmallIntegerField(_("Mindestalter"))
     max_age = models.PositiveSmallIntegerField(_("Höchstalter"), null=True, blank=True)
@@ -124,7 +127,7 @@ class DeliveryUpload(models.Model):
         verbose_name_plural = _("Liefer-Uploads")
 
     def __str__(self):
-        return f"{self.file_name} ({self.uploaded_at:%d.%m.%Y %H:%M})"
+        return f"{self.file_name} ({timezone.localtime(self.uploaded_at):%d.%m.%Y %H:%M})"
 
 
 class Delivery(models.Model):
@@ -136,13 +139,22 @@ class Delivery(models.Model):
         DELIVERED = "delivered", _("geliefert")
         CANCELLED = "cancelled", _("storniert")
 
-    centre = models.ForeignKey(Centre, on_delete=models.PROTECT, related_name="deliveries")
-    vaccine = models.ForeignKey(Vaccine, on_delete=models.PROTECT, related_name="deliveries")
+    centre = models.ForeignKey(
+        Centre, on_delete=models.PROTECT, related_name="deliveries", verbose_name=_("Impfzentrum")
+    )
+    vaccine = models.ForeignKey(
+        Vaccine, on_delete=models.PROTECT, related_name="deliveries", verbose_name=_("Impfstoff")
+    )
     date = models.DateField(_("Datum"))
     doses = models.IntegerField(_("Dosen"))
     status = models.CharField(_("Status"), max_length=20, choices=Status.choices)
     upload = models.ForeignKey(
-        DeliveryUpload, on_delete=models.PROTECT, null=True, blank=True, related_name="deliveries"
+        DeliveryUpload,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+        verbose_name=_("Upload"),
     )
     updated_at = models.DateTimeField(_("geändert am"), auto_now=True)
 
@@ -179,13 +191,16 @@ class DeliveryRevision(models.Model):
         verbose_name_plural = _("Änderungen von Lieferungen")
 
     def __str__(self):
-        return f"{self.delivery}: {self.old_doses} → {self.new_doses} ({self.changed_at:%d.%m.%Y %H:%M})"
+        changed = timezone.localtime(self.changed_at)
+        return f"{self.delivery}: {self.old_doses} → {self.new_doses} ({changed:%d.%m.%Y %H:%M})"
 
 
 class DistributionKey(models.Model):
     """How state-level deliveries (impfdashboard) are split across centres: relative weights."""
 
-    centre = models.OneToOneField(Centre, on_delete=models.CASCADE, related_name="distribution_key")
+    centre = models.OneToOneField(
+        Centre, on_delete=models.CASCADE, related_name="distribution_key", verbose_name=_("Impfzentrum")
+    )
     weight = models.PositiveIntegerField(
         _("Gewicht"), help_text=_("Anteil an Landeslieferungen, relativ zu den anderen Zentren.")
     )
@@ -236,7 +251,12 @@ class PlanRun(models.Model):
     state = models.CharField(_("Status"), max_length=20, choices=State.choices, default=State.QUEUED)
     reason = models.CharField(_("Anlass"), max_length=200)
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("angefordert von"),
     )
     created_at = models.DateTimeField(_("angelegt"), auto_now_add=True)
     started_at = models.DateTimeField(_("begonnen"), null=True, blank=True)
@@ -256,7 +276,7 @@ class PlanRun(models.Model):
         verbose_name_plural = _("Planungsläufe")
 
     def __str__(self):
-        return f"{self.created_at:%d.%m.%Y %H:%M} – {self.get_state_display()}"
+        return f"{timezone.localtime(self.created_at):%d.%m.%Y %H:%M} – {self.get_state_display()}"
 
 
 class Appointment(models.Model):
@@ -267,8 +287,27 @@ class Appointment(models.Model):
     `booked` and the claim fields are written by the booking app only.
     """
 
-    centre = models.ForeignKey(Centre, on_delete=models.PROTECT, related_name="appointments")
-    vaccine = models.ForeignKey(Vaccine, on_delete=models.PROTECT, related_name="appointments")
+    # No database constraint (and no index of their own) for centre and vaccine: with 2.5 million
+    # rows written per season in bulk, their per-row checks made the planner's writes four times
+    # slower (docs/performance.md). Centres and vaccines are never deleted (PROTECT, checked by
+    # Django), and only the planner inserts, with ids it has just read under the centre's lock.
+    # The link between a pair's two appointments keeps its constraint: a booking depends on it.
+    centre = models.ForeignKey(
+        Centre,
+        on_delete=models.PROTECT,
+        related_name="appointments",
+        db_constraint=False,
+        db_index=False,
+        verbose_name=_("Impfzentrum"),
+    )
+    vaccine = models.ForeignKey(
+        Vaccine,
+        on_delete=models.PROTECT,
+        related_name="appointments",
+        db_constraint=False,
+        db_index=False,
+        verbose_name=_("Impfstoff"),
+    )
     starts_at = models.DateTimeField(_("Beginn"))
     dose = models.PositiveSmallIntegerField(_("Impfung"), choices=[(1, _("erste")), (2, _("zweite"))])
     second = models.OneToOneField(
@@ -310,7 +349,8 @@ class Appointment(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.centre.code} {self.vaccine.code} {self.starts_at:%d.%m.%Y %H:%M} ({self.dose}.)"
+        starts = timezone.localtime(self.starts_at)
+        return f"{self.centre.code} {self.vaccine.code} {starts:%d.%m.%Y %H:%M} ({self.dose}.)"
 
     @property
     def fixed(self) -> bool:
@@ -321,11 +361,17 @@ class Appointment(models.Model):
 class ShortfallAlert(models.Model):
     """Booked or released doses that deliveries no longer cover after a forecast cut."""
 
-    centre = models.ForeignKey(Centre, on_delete=models.PROTECT, related_name="shortfall_alerts")
-    vaccine = models.ForeignKey(Vaccine, on_delete=models.PROTECT, related_name="shortfall_alerts")
+    centre = models.ForeignKey(
+        Centre, on_delete=models.PROTECT, related_name="shortfall_alerts", verbose_name=_("Impfzentrum")
+    )
+    vaccine = models.ForeignKey(
+        Vaccine, on_delete=models.PROTECT, related_name="shortfall_alerts", verbose_name=_("Impfstoff")
+    )
     first_short_day = models.DateField(_("erster Tag ohne Deckung"))
     doses_short = models.PositiveIntegerField(_("fehlende Dosen"))
-    plan_run = models.ForeignKey(PlanRun, on_delete=models.CASCADE, related_name="shortfall_alerts")
+    plan_run = models.ForeignKey(
+        PlanRun, on_delete=models.CASCADE, related_name="shortfall_alerts", verbose_name=_("Planungslauf")
+    )
     appointments = models.ManyToManyField(
         Appointment, related_name="shortfall_alerts", verbose_name=_("Termine")
     )

@@ -38,9 +38,22 @@ def _replaceable(alias: str) -> str:
 
 
 @transaction.atomic
-def plan_run_request(*, reason: str, requested_by=None) -> PlanRun:
-    """Create a queued plan run; the task worker starts it after the transaction commits."""
-    run = PlanRun.objects.create(reason=reason, requested_by=requested_by)
+def plan_run_request(
+    *, reason: str, requested_by=None, plan_from: date | None = None, plan_to: date | None = None
+) -> PlanRun:
+    """Create a queued plan run; the task worker starts it after the transaction commits.
+
+    Without a window the run plans from the day after it starts, for the configured horizon.
+    """
+    if plan_from and plan_to and plan_to < plan_from:
+        raise ValueError("plan_to before plan_from")
+    # A run that has not started yet will read the newest deliveries anyway: no second one.
+    waiting = PlanRun.objects.filter(state=PlanRun.State.QUEUED, plan_from=plan_from, plan_to=plan_to).first()
+    if waiting is not None:
+        return waiting
+    run = PlanRun.objects.create(
+        reason=reason, requested_by=requested_by, plan_from=plan_from, plan_to=plan_to
+    )
     enqueue_on_commit("supply.tasks.plan_run_execute", run.pk)
     return run
 
@@ -48,12 +61,13 @@ def plan_run_request(*, reason: str, requested_by=None) -> PlanRun:
 def plan_run_execute(*, run_id: int, plan_from: date | None = None, plan_to: date | None = None) -> PlanRun:
     """Plan every active centre, one transaction each, recording progress on the run.
 
-    Precondition: the run is queued. Default window: from tomorrow for the configured horizon.
+    Precondition: the run is queued. The window: as given, else the run's, else from
+    tomorrow for the configured horizon.
     """
     run = PlanRun.objects.get(pk=run_id)
     options = PlanningSettings.load()
-    plan_from = plan_from or timezone.localdate() + timedelta(days=1)
-    plan_to = plan_to or plan_from + timedelta(days=options.horizon_days - 1)
+    plan_from = plan_from or run.plan_from or timezone.localdate() + timedelta(days=1)
+    plan_to = plan_to or run.plan_to or plan_from + timedelta(days=options.horizon_days - 1)
     run.state, run.started_at, run.plan_from, run.plan_to = (
         PlanRun.State.RUNNING,
         timezone.now(),
@@ -220,7 +234,7 @@ def _kept_appointments(centre_id: int, window, last_day: date):
                 + EXTRACT(MINUTE FROM a.starts_at AT TIME ZONE %s))::int,
                a.dose, count(*)
         FROM supply_appointment a
-        LEFT JOIN supply_appointment f ON f.second_id = a.id
+        LEFT JOIN supply_appointment f ON f.second_id = a.id AND f.centre_id = a.centre_id
         WHERE a.centre_id = %s AND a.starts_at < %s
           AND NOT ({_replaceable("a")})
           AND NOT (a.dose = 2 AND f.id IS NOT NULL AND {_replaceable("f")})
@@ -234,116 +248,126 @@ def _kept_appointments(centre_id: int, window, last_day: date):
 
 
 def _write(centre: Centre, day_list: list[date], window, timed) -> tuple[int, int]:
-    """Rewrite the replaceable pairs of every first-dose day whose plan changed.
+    """Make the replaceable pairs of the window equal to the plan, touching as few as possible.
 
-    Days are compared as multisets of (vaccine, time, second day, second time): a re-plan
-    that changes nothing writes nothing, and one that changes a week touches that week.
+    Pairs are compared as multisets of (vaccine, first time, second time), times as epoch
+    seconds (hashing zoned datetimes was the slowest part of a re-plan): a re-plan that changes
+    nothing writes nothing, and one that moves ten pairs withdraws and adds ten.
     """
-    wanted = defaultdict(Counter)
+    at = _moments()
+    wanted = Counter()
     for vaccine_id, day, minute, second_day, second_minute, count in timed:
-        second = (day_list[second_day], second_minute) if second_day is not None else (None, None)
-        wanted[day_list[day]][vaccine_id, minute, *second] += count
-    existing = defaultdict(Counter)
-    tz = settings.TIME_ZONE
+        second = at(day_list[second_day], second_minute) if second_day is not None else None
+        wanted[vaccine_id, at(day_list[day], minute), second] += count
+    existing = Counter()
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT (f.starts_at AT TIME ZONE %s)::date, f.vaccine_id,
-                   (EXTRACT(HOUR FROM f.starts_at AT TIME ZONE %s) * 60
-                    + EXTRACT(MINUTE FROM f.starts_at AT TIME ZONE %s))::int,
-                   (s.starts_at AT TIME ZONE %s)::date,
-                   (EXTRACT(HOUR FROM s.starts_at AT TIME ZONE %s) * 60
-                    + EXTRACT(MINUTE FROM s.starts_at AT TIME ZONE %s))::int,
-                   count(*)
-            FROM supply_appointment f LEFT JOIN supply_appointment s ON s.id = f.second_id
+            SELECT f.vaccine_id, EXTRACT(EPOCH FROM f.starts_at)::bigint,
+                   EXTRACT(EPOCH FROM s.starts_at)::bigint, count(*)
+            FROM supply_appointment f
+            LEFT JOIN supply_appointment s ON s.id = f.second_id AND s.centre_id = f.centre_id
             WHERE f.centre_id = %s AND {_replaceable("f")}
-            GROUP BY 1, 2, 3, 4, 5
+            GROUP BY 1, 2, 3
             """,
-            [tz] * 6 + [centre.id, *window],
+            [centre.id, *window],
         )
-        for day, vaccine_id, minute, second_day, second_minute, count in cursor.fetchall():
-            existing[day][vaccine_id, minute, second_day, second_minute] += count
-
-    changed = sorted(day for day in set(wanted) | set(existing) if wanted[day] != existing[day])
-    if not changed:
-        return 0, 0
-    withdrawn = _delete_replaceable(centre.id, window, changed)
-    created = _insert_pairs(centre.id, [(day, wanted[day]) for day in changed])
+        for vaccine_id, first_at, second_at, count in cursor.fetchall():
+            existing[vaccine_id, first_at, second_at] = count
+    surplus, missing = existing - wanted, wanted - existing
+    withdrawn = _delete_pairs(centre.id, window, surplus) if surplus else 0
+    created = _insert_pairs(centre.id, missing) if missing else 0
     return created, withdrawn
 
 
-def _delete_replaceable(centre_id: int, window, days: list[date]) -> int:
+def _moments():
+    """Epoch seconds of (day, minute of day) in the centres' time zone, computed once each."""
+    cache = {}
+
+    def at(day: date, minute: int) -> int:
+        key = (day, minute)
+        if key not in cache:
+            cache[key] = int(datetime.combine(day, time(minute // 60, minute % 60), tzinfo=TZ).timestamp())
+        return cache[key]
+
+    return at
+
+
+def _staged(cursor, table: str, columns: str, copied: str, rows) -> None:
+    """A temporary table filled through COPY. ON COMMIT DROP alone is not enough: inside an outer
+    transaction (tests, a caller's atomic block) it would outlive the centre's savepoint, so the
+    caller drops it when done."""
+    cursor.execute(f"CREATE TEMP TABLE {table} ({columns}) ON COMMIT DROP")
+    with cursor.cursor.copy(f"COPY {table} ({copied}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _delete_pairs(centre_id: int, window, surplus: Counter) -> int:
+    """Withdraw `count` replaceable pairs of each (vaccine, first time, second time)."""
     with connection.cursor() as cursor:
+        _staged(
+            cursor,
+            "plan_surplus",
+            "vaccine_id bigint, first_at bigint, second_at bigint, n int",
+            "vaccine_id, first_at, second_at, n",
+            (
+                (vaccine_id, first_at, second_at, n)
+                for (vaccine_id, first_at, second_at), n in surplus.items()
+            ),
+        )
         cursor.execute(
             f"""
-            WITH doomed AS (
-                SELECT f.id, f.second_id FROM supply_appointment f
-                WHERE f.centre_id = %s AND {_replaceable("f")}
-                  AND (f.starts_at AT TIME ZONE %s)::date = ANY(%s)
-            )
+            WITH ranked AS (
+                SELECT f.id, f.second_id, p.n,
+                       row_number() OVER (
+                           PARTITION BY p.vaccine_id, p.first_at, p.second_at ORDER BY f.id DESC
+                       )
+                FROM plan_surplus p
+                JOIN supply_appointment f ON f.centre_id = %s AND f.vaccine_id = p.vaccine_id
+                                         AND f.starts_at = to_timestamp(p.first_at)
+                LEFT JOIN supply_appointment s ON s.id = f.second_id AND s.centre_id = f.centre_id
+                WHERE {_replaceable("f")} AND s.starts_at IS NOT DISTINCT FROM to_timestamp(p.second_at)
+            ), doomed AS (SELECT id, second_id FROM ranked WHERE row_number <= n)
             DELETE FROM supply_appointment
             WHERE id IN (SELECT id FROM doomed
                          UNION ALL SELECT second_id FROM doomed WHERE second_id IS NOT NULL)
             """,
-            [centre_id, *window, settings.TIME_ZONE, days],
+            [centre_id, *window],
         )
-        return cursor.rowcount
+        withdrawn = cursor.rowcount
+        cursor.execute("DROP TABLE plan_surplus")
+        return withdrawn
 
 
-def _insert_pairs(centre_id: int, days) -> int:
-    """Bulk insert through COPY into a staging table: ids are drawn there, so pairs link up in SQL."""
-    moments = {}
-
-    def at(day, minute):
-        key = (day, minute)
-        if key not in moments:
-            moments[key] = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=TZ)
-        return moments[key]
-
+def _insert_pairs(centre_id: int, missing: Counter) -> int:
+    """Bulk insert through COPY, ids drawn from the table's sequence first so that each first
+    dose can name its second dose in the same pass."""
+    pairs = sum(missing.values())
+    seconds = sum(count for (_, _, second_at), count in missing.items() if second_at is not None)
     with connection.cursor() as cursor:
         cursor.execute(
-            """
-            CREATE TEMP TABLE plan_staging (
-                vaccine_id bigint NOT NULL, first_at timestamptz NOT NULL, second_at timestamptz,
-                first_id bigint, second_id bigint
-            ) ON COMMIT DROP
-            """
+            "SELECT nextval(pg_get_serial_sequence('supply_appointment', 'id')) FROM generate_series(1, %s)",
+            [pairs + seconds],
         )
-        # ON COMMIT DROP alone is not enough: inside an outer transaction (tests, a caller's
-        # atomic block) the table would outlive this centre's savepoint. Dropped below.
-        with cursor.cursor.copy("COPY plan_staging (vaccine_id, first_at, second_at) FROM STDIN") as copy:
-            for day, pairs in days:
-                for (vaccine_id, minute, second_day, second_minute), count in pairs.items():
-                    row = (vaccine_id, at(day, minute), at(second_day, second_minute) if second_day else None)
-                    for _ in range(count):
-                        copy.write_row(row)
-        cursor.execute(
-            """
-            UPDATE plan_staging SET
-                first_id = nextval(pg_get_serial_sequence('supply_appointment', 'id')),
-                second_id = CASE WHEN second_at IS NULL THEN NULL
-                                 ELSE nextval(pg_get_serial_sequence('supply_appointment', 'id')) END
-            """
-        )
-        cursor.execute(
-            """
-            INSERT INTO supply_appointment (id, centre_id, vaccine_id, starts_at, dose, booked)
-            SELECT second_id, %s, vaccine_id, second_at, 2, false
-            FROM plan_staging WHERE second_id IS NOT NULL
-            """,
-            [centre_id],
-        )
-        seconds = cursor.rowcount
-        cursor.execute(
-            """
-            INSERT INTO supply_appointment (id, centre_id, vaccine_id, starts_at, dose, second_id, booked)
-            SELECT first_id, %s, vaccine_id, first_at, 1, second_id, false FROM plan_staging
-            """,
-            [centre_id],
-        )
-        firsts = cursor.rowcount
-        cursor.execute("DROP TABLE plan_staging")
-        return seconds + firsts
+        ids = iter([row[0] for row in cursor.fetchall()])
+        moment = {}  # epoch seconds -> aware datetime, for COPY
+
+        def starts(epoch):
+            if epoch not in moment:
+                moment[epoch] = datetime.fromtimestamp(epoch, TZ)
+            return moment[epoch]
+
+        columns = "id, centre_id, vaccine_id, starts_at, dose, second_id, booked"
+        with cursor.cursor.copy(f"COPY supply_appointment ({columns}) FROM STDIN") as copy:
+            for (vaccine_id, first_at, second_at), count in missing.items():
+                for _ in range(count):
+                    second_id = None
+                    if second_at is not None:
+                        second_id = next(ids)
+                        copy.write_row((second_id, centre_id, vaccine_id, starts(second_at), 2, None, False))
+                    copy.write_row((next(ids), centre_id, vaccine_id, starts(first_at), 1, second_id, False))
+    return pairs + seconds
 
 
 def _record_shortfalls(centre, vaccines, day_list, shortfalls, run) -> None:
