@@ -30,3 +30,36 @@ class DeliveryUploadForm(forms.Form):
         initial=DeliveryUpload.Format.OWN,
         widget=forms.RadioSelect(attrs={"class": "radiolist"}),
     )
+
+
+class PlanWindowForm(forms.Form):
+    """The days a manual plan run covers; empty: from tomorrow for the configured horizon."""
+
+    MAX_DAYS = 400
+
+    plan_from = forms.DateField(
+        label=_("von"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("leer: morgen"),
+    )
+    plan_to = forms.DateField(
+        label=_("bis"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("leer: nach dem Planungshorizont"),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        plan_from, plan_to = cleaned.get("plan_from"), cleaned.get("plan_to")
+        if plan_to and not plan_from:
+            self.add_error("plan_from", _("Bitte auch den ersten Tag angeben."))
+        if plan_from and plan_to:
+            if plan_to < plan_from:
+                self.add_error("plan_to", _("Der letzte Tag liegt vor dem ersten."))
+            elif (plan_to - plan_from).days >= self.MAX_DAYS:
+                self.add_error(
+                    "plan_to", _("Höchstens %(days)d Tage auf einmal planen.") % {"days": self.MAX_DAYS}
+                )
+        return cleaned

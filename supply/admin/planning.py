@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import get_permission_codename
@@ -29,6 +29,7 @@ from django.views.decorators.http import require_POST
 
 from supply import planner
 from supply.charts import shelf_chart
+from supply.forms import PlanWindowForm
 from supply.models import Appointment, PlanningSettings, PlanRun, ShortfallAlert, Vaccine
 from supply.services.planning import plan_run_request
 
@@ -141,6 +142,7 @@ class PlanRunAdmin(ReadOnlyAdmin):
         context = {
             "title": self.opts.verbose_name_plural,
             "may_plan": self.has_plan_permission(request),
+            "window_form": PlanWindowForm(),
             "horizon_days": PlanningSettings.load().horizon_days,
             "open_alerts": open_alert_count(),
             "pending_run": PlanRun.objects.filter(state__in=PENDING).order_by("created_at").first(),
@@ -152,7 +154,18 @@ class PlanRunAdmin(ReadOnlyAdmin):
         """POST: start a plan run of all centres, then show its page (progress, then report)."""
         if not self.has_plan_permission(request):
             raise PermissionDenied
-        run = plan_run_request(reason=MANUAL_REASON, requested_by=request.user)
+        form = PlanWindowForm(request.POST)
+        if not form.is_valid():
+            for errors in form.errors.values():
+                for error in errors:
+                    self.message_user(request, error, level=messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:supply_planrun_changelist"))
+        run = plan_run_request(
+            reason=MANUAL_REASON,
+            requested_by=request.user,
+            plan_from=form.cleaned_data["plan_from"],
+            plan_to=form.cleaned_data["plan_to"],
+        )
         self.message_user(request, _("Der Planungslauf wurde gestartet."))
         return HttpResponseRedirect(reverse("admin:supply_planrun_change", args=[run.pk]))
 

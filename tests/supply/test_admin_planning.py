@@ -428,3 +428,18 @@ def test_appointment_dates_drill_down_without_reading_every_row(admin_client, do
 
     year = html(admin_client.get(url, {"starts_at__year": "2021"}))
     assert "Januar 2021" in year and "Dezember 2021" in year
+
+
+def test_plan_now_takes_an_optional_window(admin_client):
+    url = reverse("admin:supply_planrun_plan")
+    response = admin_client.post(url, {"plan_from": "2021-04-19", "plan_to": "2021-05-02"})
+    run = PlanRun.objects.get()
+    assert (run.plan_from, run.plan_to) == (date(2021, 4, 19), date(2021, 5, 2))
+    assert response.status_code == 302
+
+
+def test_plan_now_refuses_a_window_that_ends_before_it_starts(admin_client):
+    url = reverse("admin:supply_planrun_plan")
+    response = admin_client.post(url, {"plan_from": "2021-05-02", "plan_to": "2021-04-19"}, follow=True)
+    assert not PlanRun.objects.exists()
+    assert "Der letzte Tag liegt vor dem ersten." in response.content.decode()
