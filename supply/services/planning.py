@@ -131,6 +131,7 @@ def _refresh_statistics(written: int) -> None:
 
 
 def _progress(run: PlanRun, done: int, total: int, centre: Centre) -> None:
+    """`done` of `total` centres are planned; `centre` is next."""
     run.progress_percent = done * 100 // total
     run.progress_text = f"{done + 1}/{total}: {centre.name}"
     run.save(update_fields=["progress_percent", "progress_text", "created", "withdrawn"])
@@ -176,9 +177,10 @@ def _plan_centre(centre, vaccines, plan_from, plan_to, forecast_share, *, run) -
             if status != Delivery.Status.CANCELLED:
                 arriving[vaccine_id][(day - plan_from).days] += doses
 
+    replaceable = _replaceable_pairs(centre.id, window)
     kept_steps = defaultdict(Counter)  # day index -> step -> kept appointments
     kept_by_dose = defaultdict(int)
-    for vaccine_id, day, minute, dose, count in _kept_appointments(centre.id, window, day_list[-1]):
+    for vaccine_id, day, minute, dose, count in _kept_appointments(centre.id, day_list[-1], replaceable):
         if vaccine_id not in inp.fixed_doses:
             continue
         if day < plan_from:
@@ -198,7 +200,7 @@ def _plan_centre(centre, vaccines, plan_from, plan_to, forecast_share, *, run) -
         for index, day_minutes in enumerate(minutes)
     ]
     timed = planner.assign_times(counts, free_steps)
-    created, withdrawn = _write(centre, day_list, window, timed)
+    created, withdrawn = _write(centre, day_list, window, timed, replaceable)
     _record_shortfalls(centre, vaccines, day_list, counts.shortfalls, run)
     report = _report(centre, vaccines, day_list, inp, counts, arriving, kept_by_dose, steps)
     return CentreResult(created, withdrawn, report)
@@ -244,29 +246,65 @@ def _step_of(day_minutes: tuple[int, ...], minute: int) -> int:
     return max(0, int(index))
 
 
-def _kept_appointments(centre_id: int, window, last_day: date):
-    """Appointments the planner keeps, counted per vaccine, local day, minute of day and dose."""
-    sql = f"""
-        SELECT a.vaccine_id, (a.starts_at AT TIME ZONE %s)::date,
-               (EXTRACT(HOUR FROM a.starts_at AT TIME ZONE %s) * 60
-                + EXTRACT(MINUTE FROM a.starts_at AT TIME ZONE %s))::int,
-               a.dose, count(*)
-        FROM supply_appointment a
-        LEFT JOIN supply_appointment f ON f.second_id = a.id AND f.centre_id = a.centre_id
-        WHERE a.centre_id = %s AND a.starts_at < %s
-          AND NOT ({_replaceable("a")})
-          AND NOT (a.dose = 2 AND f.id IS NOT NULL AND {_replaceable("f")})
-        GROUP BY 1, 2, 3, 4
+def _replaceable_pairs(centre_id: int, window) -> Counter:
+    """The pairs the planner may replace, as a multiset of (vaccine, first, second) in epoch seconds.
+
+    A second dose of a replaceable first dose is unbooked and after the window's start: saying
+    so lets PostgreSQL read it through the partial index of free second doses.
     """
-    end = _start_of(last_day + timedelta(days=1))
-    tz = settings.TIME_ZONE
+    pairs = Counter()
     with connection.cursor() as cursor:
-        cursor.execute(sql, [tz, tz, tz, centre_id, end, *window, *window])
-        return cursor.fetchall()
+        cursor.execute(
+            f"""
+            SELECT f.vaccine_id, EXTRACT(EPOCH FROM f.starts_at)::bigint,
+                   EXTRACT(EPOCH FROM s.starts_at)::bigint, count(*)
+            FROM supply_appointment f
+            LEFT JOIN supply_appointment s
+                   ON s.id = f.second_id AND s.centre_id = f.centre_id AND s.vaccine_id = f.vaccine_id
+                  AND s.dose = 2 AND NOT s.booked AND s.starts_at >= %s
+            WHERE f.centre_id = %s AND {_replaceable("f")}
+            GROUP BY 1, 2, 3
+            """,
+            [window[0], centre_id, *window],
+        )
+        for vaccine_id, first_at, second_at, count in cursor.fetchall():
+            pairs[vaccine_id, first_at, second_at] = count
+    return pairs
 
 
-def _write(centre: Centre, day_list: list[date], window, timed) -> tuple[int, int]:
-    """Make the replaceable pairs of the window equal to the plan, touching as few as possible.
+def _kept_appointments(centre_id: int, last_day: date, replaceable: Counter):
+    """Appointments the planner keeps, counted per vaccine, local day, minute of day and dose:
+    all of the centre's appointments up to `last_day` but the replaceable pairs."""
+    counts = Counter()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT vaccine_id, EXTRACT(EPOCH FROM starts_at)::bigint, dose, count(*)
+            FROM supply_appointment WHERE centre_id = %s AND starts_at < %s
+            GROUP BY 1, 2, 3
+            """,
+            [centre_id, _start_of(last_day + timedelta(days=1))],
+        )
+        for vaccine_id, epoch, dose, count in cursor.fetchall():
+            counts[vaccine_id, epoch, dose] = count
+    for (vaccine_id, first_at, second_at), count in replaceable.items():
+        counts[vaccine_id, first_at, 1] -= count
+        if second_at is not None:
+            counts[vaccine_id, second_at, 2] -= count
+    local = {}
+    result = []
+    for (vaccine_id, epoch, dose), count in counts.items():
+        if count <= 0:
+            continue
+        if epoch not in local:
+            moment = datetime.fromtimestamp(epoch, TZ)
+            local[epoch] = (moment.date(), moment.hour * 60 + moment.minute)
+        result.append((vaccine_id, *local[epoch], dose, count))
+    return result
+
+
+def _write(centre: Centre, day_list: list[date], window, timed, existing: Counter) -> tuple[int, int]:
+    """Make the replaceable pairs of the window (`existing`) equal to the plan, touching as few as possible.
 
     Pairs are compared as multisets of (vaccine, first time, second time), times as epoch
     seconds (hashing zoned datetimes was the slowest part of a re-plan): a re-plan that changes
@@ -277,21 +315,6 @@ def _write(centre: Centre, day_list: list[date], window, timed) -> tuple[int, in
     for vaccine_id, day, minute, second_day, second_minute, count in timed:
         second = at(day_list[second_day], second_minute) if second_day is not None else None
         wanted[vaccine_id, at(day_list[day], minute), second] += count
-    existing = Counter()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            SELECT f.vaccine_id, EXTRACT(EPOCH FROM f.starts_at)::bigint,
-                   EXTRACT(EPOCH FROM s.starts_at)::bigint, count(*)
-            FROM supply_appointment f
-            LEFT JOIN supply_appointment s ON s.id = f.second_id AND s.centre_id = f.centre_id
-            WHERE f.centre_id = %s AND {_replaceable("f")}
-            GROUP BY 1, 2, 3
-            """,
-            [centre.id, *window],
-        )
-        for vaccine_id, first_at, second_at, count in cursor.fetchall():
-            existing[vaccine_id, first_at, second_at] = count
     surplus, missing = existing - wanted, wanted - existing
     withdrawn = _delete_pairs(centre.id, window, surplus) if surplus else 0
     created = _insert_pairs(centre.id, missing) if missing else 0
