@@ -180,11 +180,12 @@ def _plan_centre(centre, vaccines, plan_from, plan_to, forecast_share, *, run) -
     replaceable = _replaceable_pairs(centre.id, window)
     kept_steps = defaultdict(Counter)  # day index -> step -> kept appointments
     kept_by_dose = defaultdict(int)
-    for vaccine_id, day, minute, dose, count in _kept_appointments(centre.id, day_list[-1], replaceable):
-        if vaccine_id not in inp.fixed_doses:
-            continue
-        if day < plan_from:
+    before, kept = _kept_appointments(centre.id, window, day_list[-1], replaceable)
+    for vaccine_id, count in before.items():
+        if vaccine_id in inp.opening:
             inp.opening[vaccine_id] -= count
+    for vaccine_id, day, minute, dose, count in kept:
+        if vaccine_id not in inp.fixed_doses:
             continue
         index = (day - plan_from).days
         inp.fixed_doses[vaccine_id][index] += count
@@ -272,23 +273,33 @@ def _replaceable_pairs(centre_id: int, window) -> Counter:
     return pairs
 
 
-def _kept_appointments(centre_id: int, last_day: date, replaceable: Counter):
-    """Appointments the planner keeps, counted per vaccine, local day, minute of day and dose:
-    all of the centre's appointments up to `last_day` but the replaceable pairs."""
+def _kept_appointments(centre_id: int, window, last_day: date, replaceable: Counter):
+    """Appointments the planner keeps: all of the centre's appointments up to `last_day` but the
+    replaceable pairs. Those before the window count only per vaccine (the opening stock); those
+    from the window's start on per vaccine, local day, minute of day and dose."""
     counts = Counter()
+    before = Counter()
     with connection.cursor() as cursor:
         cursor.execute(
             """
+            SELECT vaccine_id, count(*) FROM supply_appointment
+            WHERE centre_id = %s AND starts_at < %s GROUP BY 1
+            """,
+            [centre_id, window[0]],
+        )
+        before.update(dict(cursor.fetchall()))
+        cursor.execute(
+            """
             SELECT vaccine_id, EXTRACT(EPOCH FROM starts_at)::bigint, dose, count(*)
-            FROM supply_appointment WHERE centre_id = %s AND starts_at < %s
+            FROM supply_appointment WHERE centre_id = %s AND starts_at >= %s AND starts_at < %s
             GROUP BY 1, 2, 3
             """,
-            [centre_id, _start_of(last_day + timedelta(days=1))],
+            [centre_id, window[0], _start_of(last_day + timedelta(days=1))],
         )
         for vaccine_id, epoch, dose, count in cursor.fetchall():
             counts[vaccine_id, epoch, dose] = count
     for (vaccine_id, first_at, second_at), count in replaceable.items():
-        counts[vaccine_id, first_at, 1] -= count
+        counts[vaccine_id, first_at, 1] -= count  # replaceable first doses lie in the window
         if second_at is not None:
             counts[vaccine_id, second_at, 2] -= count
     local = {}
@@ -300,7 +311,7 @@ def _kept_appointments(centre_id: int, last_day: date, replaceable: Counter):
             moment = datetime.fromtimestamp(epoch, TZ)
             local[epoch] = (moment.date(), moment.hour * 60 + moment.minute)
         result.append((vaccine_id, *local[epoch], dose, count))
-    return result
+    return before, result
 
 
 def _write(centre: Centre, day_list: list[date], window, timed, existing: Counter) -> tuple[int, int]:
