@@ -27,8 +27,9 @@ import numpy as np
 from centres.models import Centre
 from centres.selectors import day_capacities
 from supply import parsers, planner
-from supply.distribution import distribute
+from supply.distribution import capacity_weights, distribute
 from supply.models import Vaccine
+from supply.services.planning import vaccine_spec
 
 DATA = Path(__file__).resolve().parent / "data"
 DELIVERIES_FILE = DATA / "saxony_deliveries_impfdashboard_2020-12_to_2021-09.tsv"
@@ -76,7 +77,7 @@ def replay(options: ReplayOptions, *, progress=None) -> dict:
         )
         for c in centres
     }
-    specs = [_spec(v) for v in vaccines]
+    specs = [vaccine_spec(v) for v in vaccines]
 
     # Kept appointments per centre and vaccine: doses per day (first and second doses).
     kept = {(c.id, v.id): np.zeros(days, np.int64) for c in centres for v in vaccines}
@@ -157,12 +158,6 @@ def replay(options: ReplayOptions, *, progress=None) -> dict:
     return {"months": months, "totals": {key: totals[key] for key in KEYS}, "options": _options_dict(options)}
 
 
-def _spec(vaccine: Vaccine) -> planner.VaccineSpec:
-    from supply.services.planning import _spec as spec
-
-    return spec(vaccine)
-
-
 def _month(options: ReplayOptions, day: int) -> str:
     return (options.start + timedelta(days=day)).strftime("%Y-%m")
 
@@ -179,8 +174,8 @@ def _deliveries(centres, vaccines, options, days) -> dict[tuple[int, int], np.nd
     totals = defaultdict(int)
     for row in parsed.rows:
         totals[row.date, row.vaccine] += row.doses
-    capacities = day_capacities(centres=centres, start=date(2021, 4, 19), end=date(2021, 4, 19))
-    weights = {c.code: capacities[c.id, date(2021, 4, 19)].total for c in centres}
+    by_id = capacity_weights()
+    weights = {c.code: by_id[c.id] for c in centres}
     split = distribute(
         totals=totals, weights=weights, doses_per_vial={v.code: v.doses_per_vial for v in vaccines}
     )

@@ -156,7 +156,7 @@ def _plan_centre(centre, vaccines, plan_from, plan_to, forecast_share, *, run) -
     minutes = [tuple(t.hour * 60 + t.minute for t in capacity.starts) for capacity in steps]
     ids = [v.id for v in vaccines]
     inp = planner.CentreInput(
-        vaccines=[_spec(v) for v in vaccines],
+        vaccines=[vaccine_spec(v) for v in vaccines],
         plan_days=(plan_to - plan_from).days + 1,
         days=days,
         capacity=np.array([capacity.total for capacity in steps], np.int64),
@@ -207,7 +207,8 @@ def _plan_centre(centre, vaccines, plan_from, plan_to, forecast_share, *, run) -
     return CentreResult(created, withdrawn, report)
 
 
-def _spec(vaccine: Vaccine) -> planner.VaccineSpec:
+def vaccine_spec(vaccine: Vaccine) -> planner.VaccineSpec:
+    """The planner's view of a vaccine."""
     return planner.VaccineSpec(
         id=vaccine.id,
         code=vaccine.code,
