@@ -24,6 +24,7 @@ def main() -> None:
     setup_django()
     from django.contrib.auth import get_user_model
     from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.db import connection
 
     from centres.services import centres_load
     from supply.models import Appointment, Delivery, DeliveryUpload, PlanRun
@@ -47,6 +48,14 @@ def main() -> None:
     season_seconds = time.perf_counter() - started
     appointments = Appointment.objects.count()
     season_rss = peak_rss_mib()
+
+    # A week passes between the season's plan and the forecast change: autovacuum would have
+    # processed the 2.5 million new rows by then. Done here, untimed, so that the re-plan is not
+    # measured against a vacuum of the bulk load running beside it.
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM (ANALYZE) supply_appointment")
+    vacuum_seconds = time.perf_counter() - started
 
     week = Delivery.objects.filter(date__gte=CHANGED_WEEK, date__lt=CHANGED_WEEK + timedelta(days=7))
     changed = 0
@@ -76,6 +85,7 @@ def main() -> None:
                 round(replan_seconds, 2),
                 "re-plan after one week's forecast change (target <= 5 s)",
             ),
+            ("vacuum_seconds", round(vacuum_seconds, 2), "VACUUM ANALYZE after the season (untimed set-up)"),
             ("replan_changed_deliveries", changed, "deliveries of the week of 2021-05-03 cut by 30 %"),
             ("replan_created", rerun.created, "appointments the re-plan created"),
             ("replan_withdrawn", rerun.withdrawn, "unbooked, unreleased appointments the re-plan withdrew"),
