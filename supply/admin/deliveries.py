@@ -125,7 +125,12 @@ class DeliveryAdmin(admin.ModelAdmin):
         return ["centre", "vaccine", "date", "upload"]
 
     def save_model(self, request, obj, form, change):
-        delivery_save(delivery=obj, user=request.user)
+        run = delivery_save(delivery=obj, user=request.user)
+        if run is not None:
+            url = reverse("admin:supply_planrun_change", args=[run.pk])
+            self.message_user(
+                request, format_html(_('Der Planer wurde gestartet: <a href="{}">Planungslauf</a>.'), url)
+            )
 
     def has_delete_permission(self, request, obj=None):
         # Deleting would lose the revisions; a delivery that did not happen is set to "storniert".

@@ -440,20 +440,25 @@ def delivery_revision_build(
 
 
 @transaction.atomic
-def delivery_save(*, delivery: Delivery, user) -> Delivery:
-    """Create or update one delivery as edited by staff and record a revision if doses or status changed."""
+@transaction.atomic
+def delivery_save(*, delivery: Delivery, user) -> PlanRun | None:
+    """Create or update one delivery as edited by staff: record a revision and, as an upload
+    does, request a planning run if doses or status changed. Returns that run, if any."""
     old = None
     if delivery.pk:
         old = Delivery.objects.select_for_update().filter(pk=delivery.pk).values("doses", "status").first()
     delivery.save()
-    if old is None or (old["doses"], old["status"]) != (delivery.doses, delivery.status):
-        delivery_revision_build(
-            delivery_id=delivery.pk,
-            old_doses=old["doses"] if old else None,
-            old_status=old["status"] if old else "",
-            new_doses=delivery.doses,
-            new_status=delivery.status,
-            user=user,
-            upload=None,
-        ).save()
-    return delivery
+    if old is not None and (old["doses"], old["status"]) == (delivery.doses, delivery.status):
+        return None
+    delivery_revision_build(
+        delivery_id=delivery.pk,
+        old_doses=old["doses"] if old else None,
+        old_status=old["status"] if old else "",
+        new_doses=delivery.doses,
+        new_status=delivery.status,
+        user=user,
+        upload=None,
+    ).save()
+    return plan_run_request(
+        reason=_("Lieferung geändert: %(delivery)s") % {"delivery": delivery}, requested_by=user
+    )

@@ -15,7 +15,7 @@ from django.utils.formats import date_format
 
 from centres.models import Centre
 from centres.services import centres_load
-from supply.admin.planning import EstimatedCountPaginator
+from supply.admin.appointments import EstimatedCountPaginator
 from supply.models import Appointment, Delivery, PlanningSettings, PlanRun, ShortfallAlert, Vaccine
 from supply.services.planning import plan_run_execute, plan_run_request
 from tests.factories import CentreFactory

@@ -315,3 +315,42 @@ def test_vaccine_admin_with_age_rules(centres, admin):
     page = admin.get(reverse("admin:supply_vaccine_change", args=[vaccine.pk]))
     assert page.status_code == 200
     assert "GMK 30.03.2021" in page.content.decode()
+
+
+def test_editing_a_delivery_in_the_admin_records_a_revision_and_starts_the_planner(
+    admin_client, centres, planner_calls, django_capture_on_commit_callbacks
+):
+    delivery = Delivery.objects.create(
+        centre=centres["DD01"],
+        vaccine=Vaccine.objects.get(code="moderna"),
+        date=date(2021, 5, 3),
+        doses=1000,
+        status=Delivery.Status.FORECAST,
+    )
+    url = reverse("admin:supply_delivery_change", args=[delivery.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            url, {"doses": 600, "status": "confirmed", **INLINE_MANAGEMENT}, follow=True
+        )
+    assert response.status_code == 200
+    delivery.refresh_from_db()
+    assert (delivery.doses, delivery.status) == (600, "confirmed")
+    revision = DeliveryRevision.objects.get(delivery=delivery)
+    assert (revision.old_doses, revision.new_doses, revision.upload) == (1000, 600, None)
+    run = PlanRun.objects.get()
+    assert planner_calls == [run.pk]
+    assert "Der Planer wurde gestartet" in response.content.decode()
+
+    # Saving without a change writes no revision and plans nothing.
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(url, {"doses": 600, "status": "confirmed", **INLINE_MANAGEMENT})
+    assert DeliveryRevision.objects.filter(delivery=delivery).count() == 1
+    assert planner_calls == [run.pk]
+
+
+INLINE_MANAGEMENT = {
+    "revisions-TOTAL_FORMS": "0",
+    "revisions-INITIAL_FORMS": "0",
+    "revisions-MIN_NUM_FORMS": "0",
+    "revisions-MAX_NUM_FORMS": "0",
+}
