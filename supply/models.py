@@ -352,11 +352,6 @@ class Appointment(models.Model):
         starts = timezone.localtime(self.starts_at)
         return f"{self.centre.code} {self.vaccine.code} {starts:%d.%m.%Y %H:%M} ({self.dose}.)"
 
-    @property
-    def fixed(self) -> bool:
-        """Released or booked: the planner never moves or withdraws it."""
-        return self.booked or self.bookable_from is not None
-
 
 class ShortfallAlert(models.Model):
     """Booked or released doses that deliveries no longer cover after a forecast cut."""

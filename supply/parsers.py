@@ -536,6 +536,15 @@ def parse_doses(value, *, allow_negative: bool) -> tuple[int | None, str | None]
     return number, None
 
 
+def _code(value, codes: Codes, *, centre: bool) -> tuple[str, str | None]:
+    """A cell's centre code (upper case) or vaccine code (lower case), and what is wrong with it."""
+    code = "" if value is None else str(value)
+    code = code.upper() if centre else code.lower()
+    if not code:
+        return code, _("Das Feld ist leer.")
+    return code, _code_error(code, codes, centre=centre)
+
+
 def _code_error(code: str, codes: Codes, *, centre: bool) -> str | None:
     if code in codes.active:
         return None
@@ -575,13 +584,11 @@ def parse_own(table: Table, *, centres: Codes, vaccines: Codes, today: date) -> 
         values = {name: _cell(cells, index) for name, index in columns.items()}
         row_errors: list[RowError] = []
 
-        centre = "" if values["zentrum"] is None else str(values["zentrum"]).upper()
-        problem = _("Das Feld ist leer.") if not centre else _code_error(centre, centres, centre=True)
+        centre, problem = _code(values["zentrum"], centres, centre=True)
         if problem:
             row_errors.append(RowError(number, "zentrum", problem))
 
-        vaccine = "" if values["impfstoff"] is None else str(values["impfstoff"]).lower()
-        problem = _("Das Feld ist leer.") if not vaccine else _code_error(vaccine, vaccines, centre=False)
+        vaccine, problem = _code(values["impfstoff"], vaccines, centre=False)
         if problem:
             row_errors.append(RowError(number, "impfstoff", problem))
 
@@ -660,8 +667,7 @@ def parse_impfdashboard(table: Table, *, vaccines: Codes, today: date) -> Impfda
         day, problem = parse_date(values["date"], today=today, iso_only=True)
         if problem:
             row_errors.append(RowError(number, "date", problem))
-        vaccine = str(values["impfstoff"] or "").lower()
-        problem = _("Das Feld ist leer.") if not vaccine else _code_error(vaccine, vaccines, centre=False)
+        vaccine, problem = _code(values["impfstoff"], vaccines, centre=False)
         if problem:
             row_errors.append(RowError(number, "impfstoff", problem))
         doses, problem = parse_doses(values["dosen"], allow_negative=True)
