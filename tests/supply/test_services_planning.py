@@ -134,6 +134,25 @@ def test_planning_twice_creates_nothing_new(centre, vaccines):
     assert set(Appointment.objects.values_list("id", flat=True)) == ids
 
 
+def test_appointments_across_the_clock_change_keep_their_local_times(centre, vaccines):
+    """Summer time starts on 2021-03-28: times are local, and re-planning there changes nothing."""
+    comirnaty = vaccines["comirnaty"]
+    deliver(centre, comirnaty, date(2021, 3, 22), 2400)
+    first = plan(date(2021, 3, 22), date(2021, 4, 4))
+    second = plan(date(2021, 3, 22), date(2021, 4, 4))
+    assert first.created > 0 and (second.created, second.withdrawn) == (0, 0)
+    for moment in Appointment.objects.values_list("starts_at", flat=True):
+        local = moment.astimezone(BERLIN)
+        assert local.minute % 15 == 0
+        assert time(8) <= local.time() < time(18) or (
+            local.weekday() >= 5 and time(9) <= local.time() < time(17)
+        )
+    on_the_day = Appointment.objects.filter(starts_at__date=date(2021, 3, 28)).values_list(
+        "starts_at", flat=True
+    )
+    assert min(moment.astimezone(BERLIN).time() for moment in on_the_day) == time(9)
+
+
 def test_changed_forecast_touches_only_unbooked_unreleased_appointments(centre, vaccines):
     """DESIGN invariant 4: re-planning never moves or deletes a booked or released appointment."""
     comirnaty = vaccines["comirnaty"]
