@@ -382,3 +382,32 @@ class ShortfallAlert(models.Model):
         return (
             f"{self.centre.code} {self.vaccine.code}: {self.doses_short} ab {self.first_short_day:%d.%m.%Y}"
         )
+
+
+class CentrePlanState(models.Model):
+    """A centre's appointments as the planner left them after its last run, so that the next run
+    need not aggregate them again (docs/performance.md).
+
+    `appointments` holds, from `window_start` on, rows of (vaccine, starts_at in epoch seconds,
+    dose, count); `pairs` the unreleased, unbooked pairs by (vaccine, first, second or -1,
+    count); `before` the appointments before `window_start` per vaccine. Only the planner
+    inserts and deletes appointments; releases forget their centres' state
+    (supply.services.plan_state.forget). `total` lets a run check it before trusting it.
+    """
+
+    centre = models.OneToOneField(
+        Centre, on_delete=models.CASCADE, primary_key=True, verbose_name=_("Impfzentrum")
+    )
+    window_start = models.DateTimeField(_("ab"))
+    total = models.BigIntegerField(_("Termine ab da"))
+    before = models.JSONField(_("Termine davor je Impfstoff"))
+    appointments = models.BinaryField(_("Termine"))
+    pairs = models.BinaryField(_("ersetzbare Paare"))
+    updated_at = models.DateTimeField(_("aktualisiert"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("Planungsstand")
+        verbose_name_plural = _("Planungsstände")
+
+    def __str__(self):
+        return f"{self.centre_id}: {self.total} ab {self.window_start:%Y-%m-%d}"

@@ -288,8 +288,15 @@ def assign_times(
     seconds_due = defaultdict(list)  # day -> [(first minute, vaccine, first day, count)]
     result = []
     for day in range(len(steps)):
+        minutes, day_free = steps[day].minutes, free[day]
         for first_minute, vaccine_id, first_day, count in sorted(seconds_due.pop(day, [])):
-            for second_minute, taken in _take_near(steps[day].minutes, free[day], first_minute, count):
+            # Usually the same time of day is free: taken directly, without walking outwards.
+            index = bisect_left(minutes, first_minute)
+            if index < len(minutes) and minutes[index] == first_minute and day_free[index] >= count:
+                day_free[index] -= count
+                result.append((vaccine_id, first_day, first_minute, day, first_minute, count))
+                continue
+            for second_minute, taken in _take_near(minutes, day_free, first_minute, count):
                 result.append((vaccine_id, first_day, first_minute, day, second_minute, taken))
         for vaccine_id, _, second_day, count in by_first_day.pop(day, []):
             for minute, taken in _take_earliest(steps[day].minutes, free[day], count):

@@ -11,6 +11,7 @@ from bisect import bisect_right
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -24,6 +25,8 @@ from impfportal.tasks import enqueue_on_commit
 from supply import planner
 from supply.locking import lock_centres_for_planning
 from supply.models import Appointment, Delivery, PlanningSettings, PlanRun, ShortfallAlert, Vaccine
+from supply.services import plan_state
+from supply.services.plan_state import StalePlanState
 
 logger = logging.getLogger(__name__)
 TZ = ZoneInfo(settings.TIME_ZONE)
@@ -85,9 +88,21 @@ def plan_run_execute(*, run_id: int, plan_from: date | None = None, plan_to: dat
             _progress(run, number - 1, len(centres), centre)
             with transaction.atomic():
                 lock_centres_for_planning([centre.id])
-                result = _plan_centre(
-                    centre, vaccines, plan_from, plan_to, options.forecast_share_percent, run=run
+                plan = partial(
+                    _plan_centre,
+                    centre,
+                    vaccines,
+                    plan_from,
+                    plan_to,
+                    options.forecast_share_percent,
+                    run=run,
                 )
+                try:
+                    with transaction.atomic():
+                        result = plan(trust_state=True)
+                except StalePlanState:
+                    logger.warning("plan state of %s was stale; planning from a full read", centre.code)
+                    result = plan(trust_state=False)
             run.created += result.created
             run.withdrawn += result.withdrawn
             reports.append(result.report)
@@ -145,8 +160,11 @@ class CentreResult:
     report: dict
 
 
-def _plan_centre(centre, vaccines, plan_from, plan_to, forecast_share, *, run) -> CentreResult:
-    """Plan one centre. Precondition: inside a transaction holding the centre's planning lock."""
+def _plan_centre(centre, vaccines, plan_from, plan_to, forecast_share, *, run, trust_state) -> CentreResult:
+    """Plan one centre. Precondition: inside a transaction holding the centre's planning lock.
+
+    Raises StalePlanState when the stored state of the centre's appointments proved wrong.
+    """
     longest = max((v.interval_max_days or 0 for v in vaccines), default=0)
     days = (plan_to - plan_from).days + 1 + longest
     day_list = [plan_from + timedelta(days=i) for i in range(days)]
@@ -154,7 +172,7 @@ def _plan_centre(centre, vaccines, plan_from, plan_to, forecast_share, *, run) -
 
     capacities = day_capacities(centres=[centre], start=plan_from, end=day_list[-1])
     steps = [capacities[centre.id, day] for day in day_list]
-    minutes = [tuple(t.hour * 60 + t.minute for t in capacity.starts) for capacity in steps]
+    minutes = [capacity.start_minutes for capacity in steps]
     ids = [v.id for v in vaccines]
     inp = planner.CentreInput(
         vaccines=[vaccine_spec(v) for v in vaccines],
@@ -179,10 +197,17 @@ def _plan_centre(centre, vaccines, plan_from, plan_to, forecast_share, *, run) -
                 arriving[vaccine_id][(day - plan_from).days] += doses
 
     clock = _Clock(day_list)
-    replaceable = _replaceable_pairs(centre.id, window)
+    existing = plan_state.existing_appointments(centre.id, window[0], trust_state=trust_state)
+    replaceable_rows = existing.pairs[existing.pairs[:, 1] < int(window[1].timestamp())]
+    replaceable = Counter(
+        {
+            (vaccine_id, first_at, None if second_at == plan_state.NO_SECOND else second_at): count
+            for vaccine_id, first_at, second_at, count in replaceable_rows.tolist()
+        }
+    )
     kept_steps = defaultdict(Counter)  # day index -> step -> kept appointments
     kept_by_dose = defaultdict(int)
-    before, kept = _kept_appointments(centre.id, window, clock, replaceable)
+    before, kept = existing.before, _kept_appointments(existing, clock, replaceable_rows)
     for vaccine_id, count in before.items():
         if vaccine_id in inp.opening:
             inp.opening[vaccine_id] -= count
@@ -202,7 +227,12 @@ def _plan_centre(centre, vaccines, plan_from, plan_to, forecast_share, *, run) -
         for index, day_minutes in enumerate(minutes)
     ]
     timed = planner.assign_times(counts, free_steps)
-    created, withdrawn = _write(centre, clock, window, timed, replaceable)
+    surplus, missing = _changes(clock, timed, replaceable)
+    withdrawn = _delete_pairs(centre.id, window, surplus) if surplus else 0
+    if existing.from_state and withdrawn != plan_state.doses(surplus)[:, 3].sum():
+        raise plan_state.StalePlanState(centre.code)
+    created = _insert_pairs(centre.id, missing) if missing else 0
+    plan_state.remember(centre.id, window[0], existing, surplus, missing)
     _record_shortfalls(centre, vaccines, day_list, counts.shortfalls, run)
     report = _report(centre, vaccines, day_list, inp, counts, arriving, kept_by_dose, steps)
     return CentreResult(created, withdrawn, report)
@@ -259,6 +289,7 @@ class _Clock:
     def __init__(self, day_list: list[date]):
         self.days = day_list
         self.midnights = [int(_start_of(day).timestamp()) for day in day_list]
+        self.end_epoch = int(_start_of(day_list[-1] + timedelta(days=1)).timestamp())
         self.regular = [
             _start_of(day).utcoffset() == datetime.combine(day, time(23, 59), tzinfo=TZ).utcoffset()
             for day in day_list
@@ -279,71 +310,21 @@ class _Clock:
         return index, moment.hour * 60 + moment.minute
 
 
-def _replaceable_pairs(centre_id: int, window) -> Counter:
-    """The pairs the planner may replace, as a multiset of (vaccine, first, second) in epoch seconds.
-
-    A second dose of a replaceable first dose is unbooked and after the window's start: saying
-    so lets PostgreSQL read it through the partial index of free second doses.
-    """
-    pairs = Counter()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            SELECT f.vaccine_id, EXTRACT(EPOCH FROM f.starts_at)::bigint,
-                   EXTRACT(EPOCH FROM s.starts_at)::bigint, count(*)
-            FROM supply_appointment f
-            LEFT JOIN supply_appointment s
-                   ON s.id = f.second_id AND s.centre_id = f.centre_id AND s.vaccine_id = f.vaccine_id
-                  AND s.dose = 2 AND NOT s.booked AND s.starts_at >= %s
-            WHERE f.centre_id = %s AND {_replaceable("f")}
-            GROUP BY 1, 2, 3
-            """,
-            [window[0], centre_id, *window],
-        )
-        for vaccine_id, first_at, second_at, count in cursor.fetchall():
-            pairs[vaccine_id, first_at, second_at] = count
-    return pairs
-
-
-def _kept_appointments(centre_id: int, window, clock: "_Clock", replaceable: Counter):
-    """Appointments the planner keeps: all of the centre's appointments up to the clock's last
-    day but the replaceable pairs. Those before the window count only per vaccine (the opening
-    stock); those from the window's start on per vaccine, day index, minute of day and dose."""
-    counts = Counter()
-    before = Counter()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT vaccine_id, count(*) FROM supply_appointment
-            WHERE centre_id = %s AND starts_at < %s GROUP BY 1
-            """,
-            [centre_id, window[0]],
-        )
-        before.update(dict(cursor.fetchall()))
-        cursor.execute(
-            """
-            SELECT vaccine_id, EXTRACT(EPOCH FROM starts_at)::bigint, dose, count(*)
-            FROM supply_appointment WHERE centre_id = %s AND starts_at >= %s AND starts_at < %s
-            GROUP BY 1, 2, 3
-            """,
-            [centre_id, window[0], _start_of(clock.days[-1] + timedelta(days=1))],
-        )
-        for vaccine_id, epoch, dose, count in cursor.fetchall():
-            counts[vaccine_id, epoch, dose] = count
-    for (vaccine_id, first_at, second_at), count in replaceable.items():
-        counts[vaccine_id, first_at, 1] -= count  # replaceable first doses lie in the window
-        if second_at is not None:
-            counts[vaccine_id, second_at, 2] -= count
-    result = [
+def _kept_appointments(existing: plan_state.Existing, clock: _Clock, replaceable_rows):
+    """Appointments the planner keeps from the window's start to the clock's last day: all but
+    the replaceable pairs, as (vaccine, day index, minute of day, dose, count)."""
+    in_days = existing.appointments[existing.appointments[:, 1] < clock.end_epoch]
+    rows = plan_state.summed(in_days, plan_state.doses(replaceable_rows, -1))
+    return [
         (vaccine_id, *clock.local(epoch), dose, count)
-        for (vaccine_id, epoch, dose), count in counts.items()
+        for vaccine_id, epoch, dose, count in rows.tolist()
         if count > 0
     ]
-    return before, result
 
 
-def _write(centre: Centre, clock: _Clock, window, timed, existing: Counter) -> tuple[int, int]:
-    """Make the replaceable pairs of the window (`existing`) equal to the plan, touching as few as possible.
+def _changes(clock: _Clock, timed, existing: Counter) -> tuple[Counter, Counter]:
+    """What makes the replaceable pairs of the window (`existing`) equal to the plan: the pairs
+    to withdraw and those to add, touching as few as possible.
 
     Pairs are compared as multisets of (vaccine, first time, second time), times as epoch
     seconds (hashing zoned datetimes was the slowest part of a re-plan): a re-plan that changes
@@ -354,10 +335,7 @@ def _write(centre: Centre, clock: _Clock, window, timed, existing: Counter) -> t
     for vaccine_id, day, minute, second_day, second_minute, count in timed:
         second = at(second_day, second_minute) if second_day is not None else None
         wanted[vaccine_id, at(day, minute), second] += count
-    surplus, missing = existing - wanted, wanted - existing
-    withdrawn = _delete_pairs(centre.id, window, surplus) if surplus else 0
-    created = _insert_pairs(centre.id, missing) if missing else 0
-    return created, withdrawn
+    return existing - wanted, wanted - existing
 
 
 def _staged(cursor, table: str, columns: str, copied: str, rows) -> None:

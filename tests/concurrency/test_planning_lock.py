@@ -15,7 +15,7 @@ from django.db import connection, transaction
 
 from supply import locking
 from supply.models import Appointment, Delivery, PlanRun, Vaccine
-from supply.services import planning
+from supply.services import plan_state, planning
 from tests.factories import CentreFactory
 
 START = date(2021, 4, 19)
@@ -23,16 +23,16 @@ START = date(2021, 4, 19)
 
 def plan_twice_at_once(monkeypatch, centre):
     barrier = threading.Barrier(2)
-    read = planning._replaceable_pairs
+    read = plan_state.existing_appointments
 
     def read_then_meet(*args, **kwargs):
-        pairs = read(*args, **kwargs)
+        existing = read(*args, **kwargs)
         # With the lock the other thread cannot get here in time: the wait times out.
         with contextlib.suppress(threading.BrokenBarrierError):
             barrier.wait(timeout=3)
-        return pairs
+        return existing
 
-    monkeypatch.setattr(planning, "_replaceable_pairs", read_then_meet)
+    monkeypatch.setattr(plan_state, "existing_appointments", read_then_meet)
     vaccines = list(Vaccine.objects.order_by("id"))
     run = PlanRun.objects.create(reason="concurrency")
     errors = []
@@ -41,7 +41,9 @@ def plan_twice_at_once(monkeypatch, centre):
         try:
             with transaction.atomic():
                 planning.lock_centres_for_planning([centre.id])
-                planning._plan_centre(centre, vaccines, START, START + timedelta(days=13), 100, run=run)
+                planning._plan_centre(
+                    centre, vaccines, START, START + timedelta(days=13), 100, run=run, trust_state=True
+                )
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:
@@ -74,6 +76,9 @@ def test_with_the_lock_two_planners_plan_once(monkeypatch, centre_with_stock):
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_control_without_the_lock_the_doses_are_planned_twice(monkeypatch, centre_with_stock):
     monkeypatch.setattr(planning, "lock_centres_for_planning", lambda centre_ids: None)
+    # Both planners would also store the centre's plan state at their very end, and the second
+    # insert of its row would fail: a late guard, not a lock. Left out, the race shows in full.
+    monkeypatch.setattr(plan_state, "remember", lambda *args: None)
     plan_twice_at_once(monkeypatch, centre_with_stock)
     assert (
         Appointment.objects.filter(centre=centre_with_stock).count() == 200

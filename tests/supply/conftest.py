@@ -11,13 +11,26 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from centres.models import Centre
 from centres.services import centres_load
-from supply.models import Delivery, DeliveryRevision, DeliveryUpload, PlanRun
+from supply.models import Delivery, DeliveryRevision, DeliveryUpload, PlanRun, Vaccine
+from tests.factories import CentreFactory
 
 DATA = Path(__file__).resolve().parents[2] / "supply" / "data"
 FILES = Path(__file__).resolve().parent / "files"
 IMPFDASHBOARD_FILE = DATA / "saxony_deliveries_impfdashboard_2020-12_to_2021-09.tsv"
 SNAPSHOT_FILE = DATA / "saxony_deliveries_impfdashboard_snapshot_2021-04-19.tsv"
 OWN_HEADER = "zentrum;impfstoff;datum;dosen;status"
+
+
+@pytest.fixture
+def centre(db):
+    """A small centre for planning tests (tests may define their own `centre`)."""
+    # 2 lanes, 15 minutes: 80 appointments on a weekday (8-18), 64 at weekends (9-17).
+    return CentreFactory(code="DD01", lanes=2, minutes_per_vaccination=15)
+
+
+@pytest.fixture
+def vaccines(db):
+    return {vaccine.code: vaccine for vaccine in Vaccine.objects.all()}
 
 
 @pytest.fixture(autouse=True)

@@ -285,6 +285,15 @@ def test_alert_list_counts_and_highlights_open_alerts(admin_client, alert):
     assert "Impfzentrum Dresden" in rows[0] and "Comirnaty" in rows[0]
 
 
+def test_the_admin_start_page_warns_of_open_alerts(admin_client, alert):
+    page = html(admin_client.get(reverse("admin:index")))
+    assert "1 offene Fehlmengen-Warnung</strong>" in page
+    assert reverse("admin:supply_shortfallalert_changelist") + "?status=open" in page
+
+    ShortfallAlert.objects.update(resolved_at=timezone.now())
+    assert "offene Fehlmengen-Warnung" not in html(admin_client.get(reverse("admin:index")))
+
+
 def test_alert_list_filters_open_and_resolved(admin_client, alert):
     url = reverse("admin:supply_shortfallalert_changelist")
     ShortfallAlert.objects.filter(pk=alert.pk).update(resolved_at=timezone.now())

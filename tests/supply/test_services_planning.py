@@ -4,27 +4,14 @@ from collections import Counter
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 from django.db.models import Q
 
-from supply.models import Appointment, Delivery, PlanningSettings, PlanRun, ShortfallAlert, Vaccine
+from supply.models import Appointment, Delivery, PlanningSettings, PlanRun, ShortfallAlert
 from supply.services.planning import plan_run_execute, plan_run_request
-from tests.factories import CentreFactory
 
 BERLIN = ZoneInfo("Europe/Berlin")
 START = date(2021, 4, 19)  # a Monday
 END = date(2021, 5, 16)
-
-
-@pytest.fixture
-def centre(db):
-    # 2 lanes, 15 minutes: 80 appointments on a weekday (8-18), 64 at weekends (9-17).
-    return CentreFactory(code="DD01", lanes=2, minutes_per_vaccination=15)
-
-
-@pytest.fixture
-def vaccines(db):
-    return {vaccine.code: vaccine for vaccine in Vaccine.objects.all()}
 
 
 def deliver(centre, vaccine, day, doses, status=Delivery.Status.DELIVERED):
