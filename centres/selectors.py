@@ -1,11 +1,13 @@
 """Reads about centres: capacity per time step and per day, which the planner builds on."""
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 from functools import lru_cache
 
+from centres.geo import distance_km, postcode_coordinates
 from centres.models import Centre, Closure, OpeningHours
 
 
@@ -98,3 +100,32 @@ def centres_with_day(*, day: date) -> list[tuple[Centre, DayCapacity]]:
     centres = active_centres()
     capacities = day_capacities(centres=centres, start=day, end=day)
     return [(centre, capacities[centre.id, day]) for centre in centres]
+
+
+@dataclass(frozen=True)
+class CentreDistance:
+    """An active centre and its great-circle distance from the citizen's postcode."""
+
+    centre: Centre
+    km: float
+
+    @property
+    def km_rounded(self) -> int:
+        """Whole kilometres for display, halves rounded up (round() would give 2 for 2.5)."""
+        return math.floor(self.km + 0.5)
+
+
+def centres_by_distance(*, postcode: str) -> list[CentreDistance]:
+    """Active centres, nearest to `postcode` first (ties by name); raises PostcodeError subclasses.
+
+    Distances are as the crow flies between the postcode's centre and the town's centre, not
+    the venue or the road, which is close enough to tell a near centre from a far one.
+    """
+    origin = postcode_coordinates(postcode)
+    result = [
+        CentreDistance(
+            centre=centre, km=distance_km(origin, (float(centre.latitude), float(centre.longitude)))
+        )
+        for centre in active_centres()
+    ]
+    return sorted(result, key=lambda item: (item.km, item.centre.name, item.centre.code))
