@@ -25,6 +25,16 @@ from supply.models import CentrePlanState
 NO_SECOND = -1  # a single-dose appointment's second time
 
 
+def unclaimed_and_unreleased(alias: str) -> str:
+    """SQL: the appointment `alias` is the planner's to replace as far as booking goes: not
+    booked, not released, and not held right now (until releases exist, booking may hold
+    planned appointments; a held pair is kept until its hold ends)."""
+    return (
+        f"NOT {alias}.booked AND {alias}.bookable_from IS NULL"
+        f" AND ({alias}.claimed_until IS NULL OR {alias}.claimed_until < now())"
+    )
+
+
 class StalePlanState(Exception):
     """The stored state did not match the appointments: plan the centre again from a full read."""
 
@@ -177,9 +187,8 @@ def _read(centre_id: int, start: datetime) -> Existing:
             FROM supply_appointment f
             LEFT JOIN supply_appointment s
                    ON s.id = f.second_id AND s.centre_id = f.centre_id AND s.vaccine_id = f.vaccine_id
-                  AND s.dose = 2 AND NOT s.booked AND s.bookable_from IS NULL AND s.starts_at >= %s
-            WHERE f.centre_id = %s AND f.dose = 1 AND NOT f.booked AND f.bookable_from IS NULL
-              AND f.starts_at >= %s
+                  AND s.dose = 2 AND {unclaimed_and_unreleased("s")} AND s.starts_at >= %s
+            WHERE f.centre_id = %s AND f.dose = 1 AND {unclaimed_and_unreleased("f")} AND f.starts_at >= %s
             GROUP BY 1, 2, 3
             """,
             [start, centre_id, start],

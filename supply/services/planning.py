@@ -23,6 +23,7 @@ from centres.models import Centre
 from centres.selectors import day_capacities
 from impfportal.tasks import enqueue_on_commit
 from supply import planner
+from supply.exceptions import PlanningBusy
 from supply.locking import lock_centres_for_planning
 from supply.models import Appointment, Delivery, PlanningSettings, PlanRun, ShortfallAlert, Vaccine
 from supply.services import plan_state
@@ -37,7 +38,7 @@ def _replaceable(alias: str) -> str:
     """SQL: `alias` is a first dose the planner may replace (unreleased, unbooked, in the window).
     Takes two parameters, the window's start and end."""
     return (
-        f"{alias}.dose = 1 AND NOT {alias}.booked AND {alias}.bookable_from IS NULL"
+        f"{alias}.dose = 1 AND {plan_state.unclaimed_and_unreleased(alias)}"
         f" AND {alias}.starts_at >= %s AND {alias}.starts_at < %s"
     )
 
@@ -97,12 +98,7 @@ def plan_run_execute(*, run_id: int, plan_from: date | None = None, plan_to: dat
                     options.forecast_share_percent,
                     run=run,
                 )
-                try:
-                    with transaction.atomic():
-                        result = plan(trust_state=True)
-                except StalePlanState:
-                    logger.warning("plan state of %s was stale; planning from a full read", centre.code)
-                    result = plan(trust_state=False)
+                result = _plan_with_retries(plan, centre)
             run.created += result.created
             run.withdrawn += result.withdrawn
             reports.append(result.report)
@@ -128,6 +124,18 @@ def plan_run_execute(*, run_id: int, plan_from: date | None = None, plan_to: dat
         ]
     )
     return run
+
+
+def _plan_with_retries(plan, centre, attempts: int = 3) -> "CentreResult":
+    """Plan a centre, first from its stored state; if the appointments changed under the plan
+    (StalePlanState), again from a full read. Each try has its own savepoint."""
+    for attempt in range(attempts):
+        try:
+            with transaction.atomic():
+                return plan(trust_state=attempt == 0)
+        except StalePlanState:
+            logger.warning("plan state of %s was stale; planning from a full read", centre.code)
+    raise PlanningBusy()
 
 
 def _refresh_statistics(written: int) -> None:
@@ -229,7 +237,9 @@ def _plan_centre(centre, vaccines, plan_from, plan_to, forecast_share, *, run, t
     timed = planner.assign_times(counts, free_steps)
     surplus, missing = _changes(clock, timed, replaceable)
     withdrawn = _delete_pairs(centre.id, window, surplus) if surplus else 0
-    if existing.from_state and withdrawn != plan_state.doses(surplus)[:, 3].sum():
+    if withdrawn != plan_state.doses(surplus)[:, 3].sum():
+        # Pairs that were claimed, booked or released since they were read (or that a stale
+        # state called replaceable) were not withdrawn: plan the centre again from a fresh read.
         raise plan_state.StalePlanState(centre.code)
     created = _insert_pairs(centre.id, missing) if missing else 0
     plan_state.remember(centre.id, window[0], existing, surplus, missing)

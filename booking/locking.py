@@ -1,0 +1,144 @@
+"""The one module of the booking app that locks: claims on appointment rows.
+
+Claims never wait on each other: candidate rows are locked with `FOR UPDATE SKIP LOCKED`, so a
+row another transaction is claiming right now is simply passed over, and the claim writes
+`claim_token` / `claimed_until` (or `booked`) on rows it has locked. Whether an appointment is
+free is decided by the SQL in `FREE` alone, the same condition the availability selector
+counts with (DESIGN invariant 7). Every function here runs inside the caller's transaction
+and refuses to run outside one.
+"""
+
+import uuid
+from datetime import datetime
+
+from django.db import connection
+
+from booking.exceptions import SlotTaken
+
+# Until the waiting room's releases exist (issue 5), a planned appointment counts as released.
+RELEASED = "({a}.bookable_from IS NULL OR {a}.bookable_from <= now())"
+UNCLAIMED = "({a}.claimed_until IS NULL OR {a}.claimed_until < now())"
+FREE = "NOT {a}.booked AND " + UNCLAIMED + " AND " + RELEASED
+
+
+def free(alias: str) -> str:
+    """SQL: the appointment `alias` can be claimed now (released, unbooked, no live hold)."""
+    return FREE.format(a=alias)
+
+
+def _in_transaction(cursor) -> None:
+    if not connection.in_atomic_block:
+        raise RuntimeError("claims hold row locks until commit: call inside transaction.atomic()")
+
+
+def claim_pair(first_id: int, token: uuid.UUID, minutes: int) -> tuple[int, int | None, datetime]:
+    """Claim a first-dose appointment and its second dose for `minutes`.
+
+    Returns (first id, second id, claimed until). Raises SlotTaken unless both were free and
+    not being claimed by anyone else at this moment.
+    """
+    with connection.cursor() as cursor:
+        _in_transaction(cursor)
+        cursor.execute(
+            f"SELECT a.id, a.second_id FROM supply_appointment a"
+            f" WHERE a.id = %s AND a.dose = 1 AND {free('a')} FOR UPDATE SKIP LOCKED",
+            [first_id],
+        )
+        row = cursor.fetchone()
+        if row is None:
+            raise SlotTaken()
+        return _claim_with_second(cursor, row[0], row[1], token, minutes)
+
+
+def claim_next_pair(
+    centre_id: int, vaccine_id: int, start: datetime, end: datetime, token: uuid.UUID, minutes: int
+) -> tuple[int, int | None, datetime] | None:
+    """Claim the earliest free pair whose first dose lies in [start, end), or return None.
+
+    The pick is a range scan of appointment_free_first_idx in starts_at order; rows locked by
+    other claims are skipped, never waited for. A first dose whose second dose is being
+    claimed by someone else stays locked by this transaction and is passed over too.
+    """
+    with connection.cursor() as cursor:
+        _in_transaction(cursor)
+        tried = []
+        for _attempt in range(5):
+            cursor.execute(
+                f"""
+                SELECT a.id, a.second_id FROM supply_appointment a
+                WHERE a.centre_id = %s AND a.vaccine_id = %s AND a.dose = 1 AND NOT a.booked
+                  AND a.starts_at >= %s AND a.starts_at < %s AND {free("a")} AND a.id <> ALL(%s)
+                ORDER BY a.starts_at LIMIT 1 FOR UPDATE SKIP LOCKED
+                """,
+                [centre_id, vaccine_id, start, end, tried],
+            )
+            row = cursor.fetchone()
+            if row is None:
+                return None
+            try:
+                return _claim_with_second(cursor, row[0], row[1], token, minutes)
+            except SlotTaken:
+                tried.append(row[0])  # its second dose is being claimed: try the next pair
+        return None
+
+
+def _claim_with_second(cursor, first_id, second_id, token, minutes):
+    if second_id is not None:
+        cursor.execute(
+            f"SELECT a.id FROM supply_appointment a WHERE a.id = %s AND {free('a')} FOR UPDATE SKIP LOCKED",
+            [second_id],
+        )
+        if cursor.fetchone() is None:
+            raise SlotTaken()
+    cursor.execute(
+        "UPDATE supply_appointment SET claim_token = %s, claimed_until = now() + make_interval(mins => %s)"
+        " WHERE id = ANY(%s) RETURNING claimed_until",
+        [token, minutes, [i for i in (first_id, second_id) if i is not None]],
+    )
+    claimed_until = cursor.fetchone()[0]
+    return first_id, second_id, claimed_until
+
+
+def lock_held(token: uuid.UUID, appointment_ids: list[int]) -> list[tuple[int, bool, datetime | None]]:
+    """Lock the appointments of a hold (waiting for a concurrent confirm of the same hold, which
+    then decides). Returns (id, still claimed by this token and unexpired, booked) per row."""
+    with connection.cursor() as cursor:
+        _in_transaction(cursor)
+        cursor.execute(
+            """
+            SELECT id, claim_token = %s AND claimed_until >= now(), booked
+            FROM supply_appointment WHERE id = ANY(%s) ORDER BY id FOR UPDATE
+            """,
+            [token, appointment_ids],
+        )
+        return cursor.fetchall()
+
+
+def lock_appointments(appointment_ids: list[int]) -> None:
+    """Lock appointments this transaction is about to change that are already its own (a
+    booking's pair), in id order so that two changes of one booking queue up."""
+    with connection.cursor() as cursor:
+        _in_transaction(cursor)
+        cursor.execute(
+            "SELECT id FROM supply_appointment WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+            [appointment_ids],
+        )
+
+
+def claim_free_pair_rows(first_id: int, second_id: int) -> bool:
+    """Lock another free pair (first and its second) without waiting, to swap second doses
+    with it. False if either is taken or being claimed right now."""
+    with connection.cursor() as cursor:
+        _in_transaction(cursor)
+        cursor.execute(
+            f"""
+            SELECT count(*) FROM (
+                SELECT a.id FROM supply_appointment a
+                WHERE a.id = ANY(%s) AND {free("a")}
+                  AND ((a.id = %s AND a.dose = 1 AND a.second_id = %s) OR (a.id = %s AND a.dose = 2))
+                FOR UPDATE SKIP LOCKED
+            ) locked
+            """,
+            [[first_id, second_id], first_id, second_id, second_id],
+        )
+        return cursor.fetchone()[0] == 2

@@ -1,0 +1,153 @@
+"""Holding a pair for a few minutes while someone enters their data (DESIGN invariants 1 and 5).
+
+A hold is a claim on both appointment rows (booking/locking.py); it ends by itself when
+`claimed_until` passes, so an abandoned hold needs no job: availability and the next claim
+simply see the appointments as free again.
+"""
+
+import uuid
+from datetime import date, datetime, time, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from booking import locking
+from booking.exceptions import HoldExpired, HoldNotExtendable, HoldNotFound, MoveNotPossible, NoFreePair
+from booking.models import Hold
+from booking.selectors import local_midnight, swap_candidates
+from supply.models import Appointment
+
+
+@transaction.atomic(durable=True)
+def hold_create(*, first_id: int, owner: str) -> Hold:
+    """Hold this first-dose appointment and its second dose for `owner` (a browser session or
+    a hotline agent); the owner's other live holds end. Raises SlotTaken."""
+    _end_holds_of(owner)
+    token = uuid.uuid4()
+    first_id, second_id, until = locking.claim_pair(first_id, token, settings.BOOKING_HOLD_MINUTES)
+    return Hold.objects.create(
+        token=token, first_id=first_id, second_id=second_id, owner=owner, expires_at=until
+    )
+
+
+@transaction.atomic(durable=True)
+def hold_create_next(
+    *, centre_id: int, vaccine_id: int, day: date, owner: str, after: time | None = None
+) -> Hold:
+    """Hold the earliest free pair at a centre and vaccine on `day` (from `after` on).
+    Raises NoFreePair."""
+    _end_holds_of(owner)
+    token = uuid.uuid4()
+    start = datetime.combine(day, after or time(0), tzinfo=local_midnight(day).tzinfo)
+    claimed = locking.claim_next_pair(
+        centre_id,
+        vaccine_id,
+        max(start, timezone.now()),
+        local_midnight(day + timedelta(days=1)),
+        token,
+        settings.BOOKING_HOLD_MINUTES,
+    )
+    if claimed is None:
+        raise NoFreePair()
+    first_id, second_id, until = claimed
+    return Hold.objects.create(
+        token=token, first_id=first_id, second_id=second_id, owner=owner, expires_at=until
+    )
+
+
+def _end_holds_of(owner: str) -> None:
+    """One person holds one pair: choosing again gives the previous pair back first."""
+    for other in Hold.objects.select_for_update().filter(
+        owner=owner, booking__isnull=True, released_at__isnull=True
+    ):
+        _unclaim(other)
+
+
+@transaction.atomic(durable=True)
+def hold_extend(*, token) -> Hold:
+    """Give a live hold another full hold time on top of what is left, once."""
+    hold = _live(token)
+    if hold.extended:
+        raise HoldNotExtendable()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE supply_appointment SET claimed_until = claimed_until + make_interval(mins => %s)"
+            " WHERE claim_token = %s AND claimed_until >= now() AND NOT booked RETURNING claimed_until",
+            [settings.BOOKING_HOLD_MINUTES, token],
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        raise HoldExpired()
+    hold.expires_at, hold.extended = rows[0][0], True
+    hold.save(update_fields=["expires_at", "extended"])
+    return hold
+
+
+@transaction.atomic(durable=True)
+def hold_release(*, token) -> None:
+    """End a hold now (the person went back or chose another pair); its appointments are free at once."""
+    hold = Hold.objects.select_for_update().filter(token=token).first()
+    if hold is None:
+        raise HoldNotFound()
+    if hold.booking_id is None and hold.released_at is None:
+        _unclaim(hold)
+
+
+def _unclaim(hold: Hold) -> None:
+    Appointment.objects.filter(claim_token=hold.token, booked=False).update(
+        claim_token=None, claimed_until=None
+    )
+    hold.released_at = timezone.now()
+    hold.save(update_fields=["released_at"])
+
+
+@transaction.atomic(durable=True)
+def hold_change_second(*, token, starts_at: datetime) -> Hold:
+    """Give a live hold another free second-dose appointment at `starts_at`, by swapping second
+    doses with a free pair that accepts the current one (booking.selectors.second_dose_options).
+    Raises MoveNotPossible."""
+    hold = _live(token)
+    if hold.second_id is None:
+        raise MoveNotPossible()
+    locking.lock_held(hold.token, [hold.first_id, hold.second_id])
+    new_second = swap_seconds(hold.first, hold.second, starts_at)
+    Appointment.objects.filter(pk=new_second).update(claim_token=hold.token, claimed_until=hold.expires_at)
+    Appointment.objects.filter(pk=hold.second_id).update(claim_token=None, claimed_until=None)
+    hold.second_id = new_second
+    hold.save(update_fields=["second"])
+    return hold
+
+
+def swap_seconds(first: Appointment, current_second: Appointment, starts_at: datetime) -> int:
+    """Swap `first`'s second dose with that of a free pair whose second dose starts at
+    `starts_at`; returns the new second dose's id. Precondition: `first` and `current_second`
+    are locked by the caller. Both pairs stay within their vaccine's interval, and no
+    appointment is added or removed, so doses and capacity are as planned.
+    """
+    for other_first, other_second in swap_candidates(
+        first=first, current_second=current_second, starts_at=starts_at
+    ):
+        if locking.claim_free_pair_rows(other_first, other_second):
+            break
+    else:
+        raise MoveNotPossible()
+    # Three steps: a second dose belongs to one first dose at any moment (unique second_id).
+    Appointment.objects.filter(pk=other_first).update(second=None)
+    Appointment.objects.filter(pk=first.pk).update(second=other_second)
+    Appointment.objects.filter(pk=other_first).update(second=current_second.pk)
+    return other_second
+
+
+def _live(token) -> Hold:
+    hold = (
+        Hold.objects.select_for_update(of=("self",))
+        .select_related("first__vaccine", "second")
+        .filter(token=token)
+        .first()
+    )
+    if hold is None:
+        raise HoldNotFound()
+    if hold.booking_id is not None or hold.released_at is not None or hold.expires_at <= timezone.now():
+        raise HoldExpired()
+    return hold
