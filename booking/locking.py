@@ -101,12 +101,14 @@ def _claim_with_second(cursor, first_id, second_id, token, minutes):
 
 def lock_held(token: uuid.UUID, appointment_ids: list[int]) -> list[tuple[int, bool, datetime | None]]:
     """Lock the appointments of a hold (waiting for a concurrent confirm of the same hold, which
-    then decides). Returns (id, still claimed by this token and unexpired, booked) per row."""
+    then decides). Returns (id, still claimed by this token and unexpired, booked) per row.
+    Unexpired means at this very moment (clock_timestamp), not when the transaction began: a
+    hold that ran out while its confirm was on the way is refused."""
     with connection.cursor() as cursor:
         _in_transaction(cursor)
         cursor.execute(
             """
-            SELECT id, claim_token = %s AND claimed_until >= now(), booked
+            SELECT id, claim_token = %s AND claimed_until >= clock_timestamp(), booked
             FROM supply_appointment WHERE id = ANY(%s) ORDER BY id FOR UPDATE
             """,
             [token, appointment_ids],
