@@ -151,3 +151,11 @@ def _live(token) -> Hold:
     if hold.booking_id is not None or hold.released_at is not None or hold.expires_at <= timezone.now():
         raise HoldExpired()
     return hold
+
+
+def holds_purge(*, older_than: timedelta = timedelta(days=1)) -> int:
+    """Delete hold rows that ended long ago and never became a booking. Housekeeping only:
+    whether an appointment is free never depends on these rows (it is on the appointment)."""
+    cutoff = timezone.now() - older_than
+    deleted, _by_model = Hold.objects.filter(booking__isnull=True, expires_at__lt=cutoff).delete()
+    return deleted

@@ -5,8 +5,10 @@ from datetime import time, timedelta
 import pytest
 from django.db import connection
 from django.utils import timezone
+from django_q.models import Schedule
 
 from booking.exceptions import HoldExpired, HoldNotExtendable, MoveNotPossible, NoFreePair, SlotTaken
+from booking.models import Hold
 from booking.selectors import free_pairs, hold_get, second_dose_bounds, second_dose_options
 from booking.services.bookings import booking_confirm
 from booking.services.holds import (
@@ -15,6 +17,7 @@ from booking.services.holds import (
     hold_create_next,
     hold_extend,
     hold_release,
+    holds_purge,
 )
 from supply.models import Appointment
 from tests.booking.conftest import person, tomorrow
@@ -131,3 +134,14 @@ def test_choosing_another_second_dose_swaps_with_a_free_pair(centre, comirnaty):
     assert sorted(Appointment.objects.values_list("starts_at", "dose")) == per_day_before  # same doses
     with pytest.raises(MoveNotPossible):
         hold_change_second(token=hold.token, starts_at=hold.first.starts_at)  # not a second-dose time
+
+
+def test_old_hold_rows_are_purged_but_bookings_keep_theirs(centre, comirnaty):
+    dead = hold_create_next(centre_id=centre.id, vaccine_id=comirnaty.id, day=tomorrow(), owner="a")
+    kept = hold_create_next(centre_id=centre.id, vaccine_id=comirnaty.id, day=tomorrow(), owner="b")
+    booking_confirm(token=kept.token, person=person())
+    Hold.objects.update(expires_at=timezone.now() - timedelta(days=2))
+    assert holds_purge() == 1
+    assert list(Hold.objects.values_list("token", flat=True)) == [kept.token]
+    assert dead.token != kept.token
+    assert Schedule.objects.filter(func="booking.tasks.holds_purge", schedule_type=Schedule.HOURLY).exists()
