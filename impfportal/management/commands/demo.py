@@ -12,12 +12,19 @@ import sys
 import time
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
+from django.utils import timezone
 
 from impfportal import embedded_postgres
-from impfportal.services import demo_admin_ensure, demo_data_load, demo_password_file
+from impfportal.services import (
+    demo_admin_ensure,
+    demo_appointments_plan,
+    demo_data_load,
+    demo_password_file,
+)
 
 
 class Command(BaseCommand):
@@ -32,10 +39,13 @@ class Command(BaseCommand):
         started = time.monotonic()
         self.stdout.write("Migrating the database ...")
         call_command("migrate", interactive=False, verbosity=0)
-        self.stdout.write("Loading the demo data ...")
-        for step, result in demo_data_load().items():
-            self.stdout.write(f"  {step}: {result}")
         login = demo_admin_ensure(password_file=demo_password_file())
+        admin = get_user_model().objects.get(username=login.username)
+        today = timezone.localdate()
+        self.stdout.write("Loading the demo data ...")
+        for step, result in demo_data_load(user=admin, today=today).items():
+            self.stdout.write(f"  {step}: {result}")
+        self._plan(today)
         self.stdout.write(f"Ready after {time.monotonic() - started:.1f} s.")
         if no_serve:
             return
@@ -45,6 +55,20 @@ class Command(BaseCommand):
             )
         connections.close_all()
         self._serve(host, port, login)
+
+    def _plan(self, today):
+        """Plan before serving, so that the demo opens with bookable appointments."""
+        self.stdout.write("Planning appointments (a minute at most, only when deliveries changed) ...")
+        started = time.monotonic()
+        plan = demo_appointments_plan(today=today)
+        window = f"{plan.centres} centres, {plan.plan_from:%d.%m.%Y} to {plan.plan_to:%d.%m.%Y}"
+        if plan.run is None:
+            self.stdout.write(f"  {window}: up to date, {plan.appointments:,} appointments")
+        else:
+            self.stdout.write(
+                f"  {window}: {plan.appointments:,} appointments ({plan.run.created:,} added, "
+                f"{plan.run.withdrawn:,} withdrawn) in {time.monotonic() - started:.1f} s"
+            )
 
     def _serve(self, host, port, login):
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
@@ -75,6 +99,10 @@ class Command(BaseCommand):
         except _Terminate:
             pass
         finally:
+            # A second SIGTERM must not cut the stop short and leave the worker running:
+            # `timeout` and `kill -- -group` deliver one to this process and its group.
+            for signum in (signal.SIGTERM, signal.SIGHUP):
+                signal.signal(signum, signal.SIG_IGN)
             self.stdout.write("\nStopping ...")
             _stop(children, already_signalled=interrupted)
             if settings.EMBEDDED_PGDATA:
