@@ -67,20 +67,22 @@ def plan_run_request(
 def plan_run_execute(*, run_id: int, plan_from: date | None = None, plan_to: date | None = None) -> PlanRun:
     """Plan every active centre, one transaction each, recording progress on the run.
 
-    Precondition: the run is queued. The window: as given, else the run's, else from
-    tomorrow for the configured horizon.
+    The window: as given, else the run's, else from tomorrow for the configured horizon. A run
+    that is no longer queued (it ran already, say synchronously before its task reached the
+    worker) is returned as it is: the run is claimed by a conditional update, so two workers
+    never plan it twice.
     """
-    run = PlanRun.objects.get(pk=run_id)
     options = PlanningSettings.load()
+    run = PlanRun.objects.get(pk=run_id)
     plan_from = plan_from or run.plan_from or timezone.localdate() + timedelta(days=1)
     plan_to = plan_to or run.plan_to or plan_from + timedelta(days=options.horizon_days - 1)
-    run.state, run.started_at, run.plan_from, run.plan_to = (
-        PlanRun.State.RUNNING,
-        timezone.now(),
-        plan_from,
-        plan_to,
+    claimed = PlanRun.objects.filter(pk=run_id, state=PlanRun.State.QUEUED).update(
+        state=PlanRun.State.RUNNING, started_at=timezone.now(), plan_from=plan_from, plan_to=plan_to
     )
-    run.save(update_fields=["state", "started_at", "plan_from", "plan_to"])
+    if not claimed:
+        logger.info("plan run %s is %s already; not run again", run_id, run.state)
+        return run
+    run.refresh_from_db()
     vaccines = list(Vaccine.objects.filter(active=True).order_by("id"))
     centres = list(Centre.objects.filter(active=True).order_by("code"))
     reports = []

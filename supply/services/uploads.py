@@ -440,7 +440,6 @@ def delivery_revision_build(
 
 
 @transaction.atomic
-@transaction.atomic
 def delivery_save(*, delivery: Delivery, user) -> PlanRun | None:
     """Create or update one delivery as edited by staff: record a revision and, as an upload
     does, request a planning run if doses or status changed. Returns that run, if any."""

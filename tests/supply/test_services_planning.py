@@ -211,3 +211,11 @@ def test_run_records_progress_and_a_weekly_report(centre, vaccines):
     # 60 first doses on the delivery day; the other 60 wait on the shelf for the second doses,
     # since no later delivery can cover them, and leave it on the target day six weeks later.
     assert shelf[0] == 60 and shelf[41] == 60 and shelf[42] == 0
+
+
+def test_a_run_that_ran_already_is_not_planned_again(centre, vaccines):
+    """The demo plans a run synchronously before its task reaches the worker."""
+    deliver(centre, vaccines["comirnaty"], START, 120)
+    run = plan()
+    again = plan_run_execute(run_id=run.pk, plan_from=START, plan_to=END)
+    assert again.state == PlanRun.State.DONE and again.finished_at == run.finished_at
