@@ -15,7 +15,7 @@ PYTHON ?= $(shell \
   if [ -n "$$DATABASE_URL" ] && python3 -c 'import sys; sys.exit(sys.version_info[:2] < (3, 11))' >/dev/null 2>&1; then \
     echo python3; fi)
 
-.PHONY: help install run test lint bench messages stop-db clean
+.PHONY: help install browser-deps run test lint bench messages stop-db clean
 
 help:
 	@echo "make run     set up and serve the demo on http://127.0.0.1:$${PORT:-8000} (web + task worker)"
@@ -39,10 +39,37 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The browser tests (tests/browser) need axe-core from npm and Debian's chromium. Each is set up
+# once, behind a stamp; where one cannot be, the browser tests are skipped and say what is missing.
+BROWSER_TESTS_DIR := tests/browser
+AXE_STAMP := $(BROWSER_TESTS_DIR)/node_modules/.installed
+CHROMIUM_STAMP := $(VENV)/.chromium-installed
+
+$(AXE_STAMP): $(BROWSER_TESTS_DIR)/package.json $(BROWSER_TESTS_DIR)/package-lock.json | $(STAMP)
+	@if ! command -v npm >/dev/null; then echo "npm not found: the browser tests will be skipped." >&2; exit 0; fi; \
+	echo "Installing axe-core (npm ci in $(BROWSER_TESTS_DIR)) ..."; \
+	if (cd $(BROWSER_TESTS_DIR) && npm ci --no-audit --no-fund) > $(VENV)/npm.log 2>&1; then touch $@; \
+	else tail -n 20 $(VENV)/npm.log >&2; echo "npm ci failed: the browser tests will be skipped." >&2; fi
+
+$(CHROMIUM_STAMP): | $(STAMP)
+	@if [ -x /usr/bin/chromium ]; then touch $@; \
+	elif [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
+	  echo "/usr/bin/chromium is missing (Debian package chromium; installing it needs root and apt-get):" \
+	    "the browser tests will be skipped." >&2; \
+	else \
+	  echo "Installing Debian's chromium for the browser tests (apt-get, once) ..."; \
+	  if { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-liberation; } \
+	      > $(VENV)/chromium-install.log 2>&1; then touch $@; \
+	  else tail -n 20 $(VENV)/chromium-install.log >&2; \
+	    echo "Installing chromium failed: the browser tests will be skipped." >&2; fi; \
+	fi
+
+browser-deps: $(AXE_STAMP) $(CHROMIUM_STAMP)
+
 run: $(STAMP)
 	@$(BIN)/python manage.py demo
 
-test: $(STAMP)
+test: $(STAMP) browser-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
