@@ -71,7 +71,7 @@ def calendar(booking: Booking) -> str:
             f"LOCATION:{_text(location)}",
             "DESCRIPTION:"
             + _text(
-                _("Buchungscode {code}. Bitte bringen Sie Ihren Ausweis mit.").format(
+                _("Buchungscode {code}. Bitte bringen Sie Ihren Personalausweis oder Reisepass mit.").format(
                     code=format_code(booking.code)
                 )
             ),
