@@ -47,9 +47,12 @@ def _drop_embedded_bench_database() -> None:
         conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
 
 
-def arguments(description: str) -> argparse.Namespace:
+def arguments(description: str, extra=None) -> argparse.Namespace:
+    """--json, and the benchmark's own options added by `extra(parser)`."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    if extra is not None:
+        extra(parser)
     return parser.parse_args()
 
 

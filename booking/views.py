@@ -163,7 +163,7 @@ def _second_dose_context(request, first, second, options_of=None):
     for starts_at, count in options:
         days[timezone.localtime(starts_at).date()] += count
     chosen_day = _parse_day(request.GET.get("zweittermin", ""))
-    times = [(time_value(s), s) for s, _count in options if timezone.localtime(s).date() == chosen_day]
+    times = _time_buttons(s for s, _count in options if timezone.localtime(s).date() == chosen_day)
     low, high = second_dose_bounds(first)
     return {
         "second_days": sorted(days.items()),
@@ -172,6 +172,48 @@ def _second_dose_context(request, first, second, options_of=None):
         "second_low": low,
         "second_high": high,
     }
+
+
+def _time_buttons(moments) -> list[tuple[str, str]]:
+    """(form value, label) per time. Labelled here, not in the template: a day has up to a few
+    hundred times, and a translation tag per button doubled the page's rendering time."""
+    return [
+        (time_value(moment), _("%(time)s Uhr") % {"time": timezone.localtime(moment).strftime("%H:%M")})
+        for moment in moments
+    ]
+
+
+SLOT_MINUTES = 30
+
+
+def _slot_start(moment):
+    local = timezone.localtime(moment)
+    return local.replace(minute=local.minute - local.minute % SLOT_MINUTES, second=0, microsecond=0)
+
+
+def _earliest_per_slot(moments: list) -> list:
+    """The earliest free time of each half hour. A big centre has a free time every three
+    minutes: a few hundred buttons overwhelm people (and cost a third of the page's time).
+    The person picks the half hour; the hold takes its earliest free pair (or, if that went in
+    the meantime, the next one, and says so)."""
+    earliest = {}
+    for moment in moments:
+        earliest.setdefault(_slot_start(moment), moment)
+    return list(earliest.values())
+
+
+def _slot_buttons(moments) -> list[tuple[str, str]]:
+    """(form value, label "08:00 bis 08:30 Uhr") per half hour."""
+    result = []
+    for moment in moments:
+        start = _slot_start(moment)
+        end = start + timedelta(minutes=SLOT_MINUTES)
+        label = _("%(start)s bis %(end)s Uhr") % {
+            "start": start.strftime("%H:%M"),
+            "end": end.strftime("%H:%M"),
+        }
+        result.append((time_value(moment), label))
+    return result
 
 
 def _offered_second_times(first, second):
@@ -282,7 +324,7 @@ def centre_times(request, flow, centre_code, day, vaccine_code):
         start=chosen_day,
         end=chosen_day + timedelta(days=1),
     )
-    offered = sorted(starts_at for (_c, _v, starts_at) in free.counts)
+    offered = _earliest_per_slot(sorted(starts_at for (_c, _v, starts_at) in free.counts))
     form = TimeChoiceForm(request.POST or None, offered=offered)
     if request.method == "POST" and form.is_valid():
         chosen = form.cleaned_data["time"]
@@ -314,7 +356,7 @@ def centre_times(request, flow, centre_code, day, vaccine_code):
             "centre": centre,
             "vaccine": vaccine,
             "day": chosen_day,
-            "times": [(time_value(s), s) for s in offered],
+            "times": _slot_buttons(offered),
             "explanation": _vaccine_explanation(vaccine),
             "form": form,
             "computed_at": free.computed_at,
