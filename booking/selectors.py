@@ -224,21 +224,58 @@ def _swappable(first: Appointment, current_second: Appointment, low: datetime, h
     return _SWAPPABLE.format(free_s=free("s"), free_f=free("f")), params
 
 
+_ROTATABLE = """
+    FROM supply_appointment f JOIN supply_appointment s ON s.id = f.second_id
+    WHERE f.centre_id = %s AND f.vaccine_id = %s AND f.dose = 1 AND {free_f} AND f.id <> %s
+      AND f.starts_at >= %s AND f.starts_at < %s AND f.starts_at >= now()
+      AND s.centre_id = %s AND {free_s} AND s.starts_at >= %s AND s.starts_at < %s
+"""
+
+
+def _rotatable(first: Appointment, current_second: Appointment, low: datetime, high: datetime):
+    """SQL and parameters: free pairs whose first dose starts in [low, high) and whose second
+    dose lies within the interval after `current_second` (see second_dose_options)."""
+    vaccine = first.vaccine
+    day = timezone.localtime(current_second.starts_at).date()
+    params = [
+        first.centre_id,
+        first.vaccine_id,
+        first.id,
+        low,
+        high,
+        first.centre_id,
+        local_midnight(day + timedelta(days=vaccine.interval_min_days)),
+        local_midnight(day + timedelta(days=vaccine.interval_max_days + 1)),
+    ]
+    return _ROTATABLE.format(free_f=free("f"), free_s=free("s")), params
+
+
 def second_dose_options(*, first: Appointment, current_second: Appointment) -> list[tuple[datetime, int]]:
     """Other free second-dose times for `first`, within its interval, as (starts_at, count).
 
-    A second dose is always paired with a first dose, so choosing another one swaps second
-    doses with a free pair: that pair's first dose must accept the current second dose within
-    its own interval. Only such swaps are offered, so every pair stays valid and the doses
-    planned per day stay the same (DESIGN invariant 3).
+    Second doses are planned with their first doses, so another second dose comes from a free
+    pair, in one of two ways that keep every pair within its interval and every appointment on
+    its day (the doses and capacity per day stay as planned, DESIGN invariant 3):
+    - a swap: the free pair's second dose becomes ours, and its first dose takes our current
+      second dose (offered where that first dose accepts it);
+    - a rotation: the free pair's first dose becomes our second dose, and our current second dose
+      becomes a free first dose with the pair's second dose (offered where that interval fits).
+    The planner puts second doses at the target interval, often also the maximum: then swaps
+    only reach the same day, and rotations reach the earlier days.
     """
     low, high = second_dose_bounds(first)
-    sql, params = _swappable(
-        first, current_second, local_midnight(low), local_midnight(high + timedelta(days=1))
-    )
+    window = (local_midnight(low), local_midnight(high + timedelta(days=1)))
+    swap_sql, swap_params = _swappable(first, current_second, *window)
+    rotate_sql, rotate_params = _rotatable(first, current_second, *window)
+    counts: dict[datetime, int] = {}
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT s.starts_at, count(*) {sql} GROUP BY 1 ORDER BY 1", params)
-        return cursor.fetchall()
+        cursor.execute(f"SELECT s.starts_at, count(*) {swap_sql} GROUP BY 1", swap_params)
+        rows = cursor.fetchall()
+        cursor.execute(f"SELECT f.starts_at, count(*) {rotate_sql} GROUP BY 1", rotate_params)
+        rows += cursor.fetchall()
+    for starts_at, count in rows:
+        counts[starts_at] = counts.get(starts_at, 0) + count
+    return sorted(counts.items())
 
 
 def swap_candidates(
@@ -246,12 +283,23 @@ def swap_candidates(
 ) -> list[tuple[int, int]]:
     """Free pairs (first id, second id) to swap second doses with, whose second dose starts at
     `starts_at`; empty if that time is not an option."""
+    return _candidates(_swappable, "f.id, s.id", first, current_second, starts_at)
+
+
+def rotation_candidates(
+    *, first: Appointment, current_second: Appointment, starts_at: datetime
+) -> list[tuple[int, int]]:
+    """Free pairs (first id, second id) to rotate with, whose first dose starts at `starts_at`."""
+    return _candidates(_rotatable, "f.id, s.id", first, current_second, starts_at)
+
+
+def _candidates(query, columns, first, current_second, starts_at):
     low, high = second_dose_bounds(first)
     if not low <= timezone.localtime(starts_at).date() <= high:
         return []
-    sql, params = _swappable(first, current_second, starts_at, starts_at + timedelta(seconds=1))
+    sql, params = query(first, current_second, starts_at, starts_at + timedelta(seconds=1))
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT f.id, s.id {sql} ORDER BY f.starts_at DESC LIMIT 10", params)
+        cursor.execute(f"SELECT {columns} {sql} ORDER BY f.starts_at DESC LIMIT 10", params)
         return cursor.fetchall()
 
 

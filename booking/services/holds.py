@@ -15,7 +15,7 @@ from django.utils import timezone
 from booking import locking
 from booking.exceptions import HoldExpired, HoldNotExtendable, HoldNotFound, MoveNotPossible, NoFreePair
 from booking.models import Hold
-from booking.selectors import local_midnight, swap_candidates
+from booking.selectors import local_midnight, rotation_candidates, swap_candidates
 from supply.models import Appointment
 
 
@@ -120,23 +120,32 @@ def hold_change_second(*, token, starts_at: datetime) -> Hold:
 
 
 def swap_seconds(first: Appointment, current_second: Appointment, starts_at: datetime) -> int:
-    """Swap `first`'s second dose with that of a free pair whose second dose starts at
-    `starts_at`; returns the new second dose's id. Precondition: `first` and `current_second`
-    are locked by the caller. Both pairs stay within their vaccine's interval, and no
-    appointment is added or removed, so doses and capacity are as planned.
+    """Give `first` a second dose at `starts_at` from a free pair, by a swap or a rotation
+    (booking.selectors.second_dose_options); returns the new second dose's id. Precondition:
+    `first` and `current_second` are locked by the caller. No appointment is added or removed
+    and each keeps its day, so doses and capacity stay as planned; both pairs stay within the
+    vaccine's interval. Raises MoveNotPossible.
     """
     for other_first, other_second in swap_candidates(
         first=first, current_second=current_second, starts_at=starts_at
     ):
         if locking.claim_free_pair_rows(other_first, other_second):
-            break
-    else:
-        raise MoveNotPossible()
-    # Three steps: a second dose belongs to one first dose at any moment (unique second_id).
-    Appointment.objects.filter(pk=other_first).update(second=None)
-    Appointment.objects.filter(pk=first.pk).update(second=other_second)
-    Appointment.objects.filter(pk=other_first).update(second=current_second.pk)
-    return other_second
+            # Three steps: a second dose belongs to one first dose at any moment (unique second_id).
+            Appointment.objects.filter(pk=other_first).update(second=None)
+            Appointment.objects.filter(pk=first.pk).update(second=other_second)
+            Appointment.objects.filter(pk=other_first).update(second=current_second.pk)
+            return other_second
+    for other_first, other_second in rotation_candidates(
+        first=first, current_second=current_second, starts_at=starts_at
+    ):
+        if locking.claim_free_pair_rows(other_first, other_second):
+            # The other pair's first dose becomes our second dose; our old second dose becomes
+            # a first dose with the other pair's second dose (same interval, in days, as ours).
+            Appointment.objects.filter(pk=other_first).update(second=None, dose=2)
+            Appointment.objects.filter(pk=first.pk).update(second=other_first)
+            Appointment.objects.filter(pk=current_second.pk).update(second=other_second, dose=1)
+            return other_first
+    raise MoveNotPossible()
 
 
 def _live(token) -> Hold:

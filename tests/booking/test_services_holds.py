@@ -1,5 +1,6 @@
 """Holding a pair: DESIGN invariants 1 (never held twice) and 5 (a hold ends by itself)."""
 
+from collections import Counter
 from datetime import time, timedelta
 
 import pytest
@@ -19,7 +20,8 @@ from booking.services.holds import (
     hold_release,
     holds_purge,
 )
-from supply.models import Appointment
+from supply.models import Appointment, Delivery, PlanRun
+from supply.services.planning import plan_run_execute
 from tests.booking.conftest import person, tomorrow
 
 pytestmark = pytest.mark.django_db
@@ -145,3 +147,44 @@ def test_old_hold_rows_are_purged_but_bookings_keep_theirs(centre, comirnaty):
     assert list(Hold.objects.values_list("token", flat=True)) == [kept.token]
     assert dead.token != kept.token
     assert Schedule.objects.filter(func="booking.tasks.holds_purge", schedule_type=Schedule.HOURLY).exists()
+
+
+def test_an_earlier_second_dose_day_by_rotation(centre, comirnaty):
+    """The planner puts Comirnaty's second dose at 42 days, its maximum: an earlier day comes from
+    a free first dose on that day, and our old second dose becomes a free first dose."""
+    Delivery.objects.create(
+        centre=centre, vaccine=comirnaty, date=tomorrow() + timedelta(days=24), doses=300, status="delivered"
+    )
+    run = PlanRun.objects.create(reason="test")
+    plan_run_execute(run_id=run.pk, plan_from=tomorrow(), plan_to=tomorrow() + timedelta(days=40))
+    hold = hold_create_next(centre_id=centre.id, vaccine_id=comirnaty.id, day=tomorrow(), owner="a")
+    old_second = hold.second
+    current_day = local(old_second.starts_at).date()
+    earlier = [
+        t
+        for t, _n in second_dose_options(first=hold.first, current_second=old_second)
+        if local(t).date() < current_day
+    ]
+    assert earlier
+    days_before = Counter(local(t).date() for t in Appointment.objects.values_list("starts_at", flat=True))
+    free_before = total()
+
+    changed = hold_change_second(token=hold.token, starts_at=earlier[0])
+
+    new_second = Appointment.objects.get(pk=changed.second_id)
+    assert (
+        new_second.starts_at == earlier[0] and new_second.dose == 2 and new_second.claim_token == hold.token
+    )
+    assert Appointment.objects.get(pk=hold.first_id).second_id == new_second.id
+    old_second.refresh_from_db()
+    assert old_second.dose == 1 and old_second.claim_token is None and old_second.second_id is not None
+    for first in (hold.first, old_second):
+        first = Appointment.objects.select_related("second").get(pk=first.pk)
+        days = (local(first.second.starts_at).date() - local(first.starts_at).date()).days
+        assert comirnaty.interval_min_days <= days <= comirnaty.interval_max_days
+    # Every appointment kept its day: doses and capacity per day are as planned.
+    assert (
+        Counter(local(t).date() for t in Appointment.objects.values_list("starts_at", flat=True))
+        == days_before
+    )
+    assert total() == free_before
