@@ -1,6 +1,5 @@
 """Staff open priority groups in the admin and look up bookings by code."""
 
-
 import pytest
 from django.urls import reverse
 

@@ -1,11 +1,9 @@
 """The booking flow in headless Chromium, as a person would go through it: every page passes
 axe-core at 1280 px and on a 320 px phone without sideways scrolling; the countdown runs."""
 
-import importlib
 import re
 
 import pytest
-from django.apps import apps
 
 from booking.codes import format_code
 from booking.models import Booking
@@ -30,18 +28,9 @@ def check(assert_accessible, assert_no_horizontal_scroll):
     return check_
 
 
-def data_migrations_rows():
-    """The vaccines and priority groups of the data migrations. The serialized rollback that
-    `page` asks for does not bring them back after an earlier transactional test in this run
-    (the test database's serialized contents are empty here), so write them again if gone."""
-    for module in ("supply.migrations.0002_vaccines", "booking.migrations.0002_priority_groups"):
-        importlib.import_module(module).create(apps, None)
-
-
 @pytest.fixture
 def centre(page):
     """A centre with planned appointments, as in tests/booking/conftest.py."""
-    data_migrations_rows()
     centre = CentreFactory(code="DD01", name="Impfzentrum Dresden", lanes=2, minutes_per_vaccination=15)
     plan(centre)
     return centre
