@@ -124,7 +124,9 @@ def main() -> None:
 
 def _extra_arguments(parser) -> None:
     parser.add_argument("--clients", type=int, default=CLIENTS)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument(
+        "--workers", type=int, default=3, help="gunicorn worker processes (3 did best of 2-6)"
+    )
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
 
 

@@ -26,7 +26,7 @@ from supply.services.planning import plan_run_execute, plan_run_request
 
 # The impfdashboard split of the uploads, so that the demo's centres get what the upload of the
 # real file would give them. Private: supply has no public service for the split alone yet.
-from supply.services.uploads import _prepare_impfdashboard, upload_apply, upload_preview
+from supply.services.uploads import impfdashboard_rows, upload_apply, upload_preview
 
 DEMO_ADMIN_USERNAME = "admin"
 # The demo's deliveries are uploaded under this name; the first such upload fixes which week of
@@ -122,9 +122,9 @@ def demo_deliveries_load(*, user, today: date) -> DemoDeliveries:
 def _demo_delivery_rows(*, first_monday: date, last_monday: date, today: date) -> list[dict]:
     """Upload rows, sorted by date: demo week k gets source week k modulo SOURCE_WEEKS."""
     # The whole file is split, not only the stretch, so that the split is the one of the upload.
-    split = _prepare_impfdashboard(DELIVERIES_FILE.read_bytes(), today=today)
+    split = impfdashboard_rows(DELIVERIES_FILE.read_bytes(), today=today)
     by_source_week = defaultdict(list)
-    for row in split.rows:
+    for row in split:
         by_source_week[_monday(date.fromisoformat(row["date"]))].append(row)
     rows = []
     for week in range((last_monday - first_monday).days // 7 + 1):

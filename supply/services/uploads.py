@@ -158,6 +158,12 @@ def _prepare_own(content: bytes, *, today: date) -> _Prepared:
     )
 
 
+def impfdashboard_rows(content: bytes, *, today: date) -> list[dict]:
+    """An impfdashboard file split across the centres by the distribution key, as the rows an
+    upload of it would preview (the demo moves them onto the current weeks). Raises UploadInvalid."""
+    return _prepare_impfdashboard(content, today=today).rows
+
+
 def _prepare_impfdashboard(content: bytes, *, today: date) -> _Prepared:
     table = parsers.read_table(content, allow_xlsx=False)
     vaccines = _codes(Vaccine)
