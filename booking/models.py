@@ -13,6 +13,13 @@ from django.utils.translation import gettext_lazy as _
 from supply.models import Appointment
 
 
+class Channel(models.TextChoices):
+    """How someone registered or booked: on the website, or through the hotline's agents."""
+
+    ONLINE = "online", _("online")
+    HOTLINE = "hotline", _("Hotline")
+
+
 class PriorityGroup(models.Model):
     """A group of the Coronavirus-Impfverordnung: open for booking from a date, by age or by
     self-declaration (occupation or condition; the proof is checked at the centre)."""
@@ -67,10 +74,6 @@ class Person(models.Model):
 class Registration(models.Model):
     """A registration by phone or online; its code lets the person book online later without
     entering their data again."""
-
-    class Channel(models.TextChoices):
-        ONLINE = "online", _("online")
-        HOTLINE = "hotline", _("Hotline")
 
     code = models.CharField(_("Registrierungscode"), max_length=12, unique=True)
     person = models.ForeignKey(
@@ -141,10 +144,6 @@ class Booking(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", _("gebucht")
         CANCELLED = "cancelled", _("storniert")
-
-    class Channel(models.TextChoices):
-        ONLINE = "online", _("online")
-        HOTLINE = "hotline", _("Hotline")
 
     code = models.CharField(_("Buchungscode"), max_length=12, unique=True)
     person = models.ForeignKey(

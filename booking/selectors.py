@@ -305,9 +305,3 @@ def _candidates(query, columns, first, current_second, starts_at):
 
 def booking_for_person(*, identity: str) -> Booking | None:
     return Booking.objects.filter(identity=identity, status=Booking.Status.ACTIVE).first()
-
-
-def describe_group(group: PriorityGroup) -> str:
-    if group.min_age is not None:
-        return _("Gruppe {number}: ab {age} Jahren").format(number=group.number, age=group.min_age)
-    return _("Gruppe {number}").format(number=group.number)

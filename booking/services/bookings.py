@@ -17,7 +17,7 @@ from booking.exceptions import (
     MoveNotPossible,
     NotEligible,
 )
-from booking.models import Booking, Hold, Person, Registration
+from booking.models import Booking, Channel, Hold, Person, Registration
 from booking.selectors import booking_for_person, booking_lookup, eligibility
 from booking.services.holds import swap_seconds
 from impfportal.tasks import enqueue_on_commit
@@ -40,7 +40,7 @@ def booking_confirm(
     token,
     person: PersonData | None = None,
     registration: Registration | None = None,
-    channel: str = Booking.Channel.ONLINE,
+    channel: str = Channel.ONLINE,
     agent: str = "",
     declared_group: int | None = None,
     language: str = "de",
