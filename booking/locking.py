@@ -21,6 +21,12 @@ UNCLAIMED = "({a}.claimed_until IS NULL OR {a}.claimed_until < now())"
 FREE = "NOT {a}.booked AND " + UNCLAIMED + " AND " + RELEASED
 
 
+# Every appointment booking touches (held, booked, or swapped with) counts as released from then
+# on, so the planner keeps it: holds and bookings refer to it, and a pair it belongs to may have
+# been rearranged. After releases exist (issue 5) booking only touches released rows anyway.
+MARK_RELEASED = "bookable_from = COALESCE(bookable_from, now())"
+
+
 def free(alias: str) -> str:
     """SQL: the appointment `alias` can be claimed now (released, unbooked, no live hold)."""
     return FREE.format(a=alias)
@@ -91,8 +97,8 @@ def _claim_with_second(cursor, first_id, second_id, token, minutes):
         if cursor.fetchone() is None:
             raise SlotTaken()
     cursor.execute(
-        "UPDATE supply_appointment SET claim_token = %s, claimed_until = now() + make_interval(mins => %s)"
-        " WHERE id = ANY(%s) RETURNING claimed_until",
+        "UPDATE supply_appointment SET claim_token = %s, claimed_until = now() + make_interval(mins => %s),"
+        f" {MARK_RELEASED} WHERE id = ANY(%s) RETURNING claimed_until",
         [token, minutes, [i for i in (first_id, second_id) if i is not None]],
     )
     claimed_until = cursor.fetchone()[0]
@@ -143,4 +149,9 @@ def claim_free_pair_rows(first_id: int, second_id: int) -> bool:
             """,
             [[first_id, second_id], first_id, second_id, second_id],
         )
-        return cursor.fetchone()[0] == 2
+        if cursor.fetchone()[0] != 2:
+            return False
+        cursor.execute(
+            f"UPDATE supply_appointment SET {MARK_RELEASED} WHERE id = ANY(%s)", [[first_id, second_id]]
+        )
+        return True
