@@ -72,7 +72,7 @@ def claim_next_pair(
             cursor.execute(
                 f"""
                 SELECT a.id, a.second_id FROM supply_appointment a
-                WHERE a.centre_id = %s AND a.vaccine_id = %s AND a.dose = 1 AND NOT a.booked
+                WHERE a.centre_id = %s AND a.vaccine_id = %s AND a.dose = 1
                   AND a.starts_at >= %s AND a.starts_at < %s AND {free("a")} AND a.id <> ALL(%s)
                 ORDER BY a.starts_at LIMIT 1 FOR UPDATE SKIP LOCKED
                 """,
@@ -99,27 +99,28 @@ def _claim_with_second(cursor, first_id, second_id, token, minutes):
     cursor.execute(
         "UPDATE supply_appointment SET claim_token = %s, claimed_until = now() + make_interval(mins => %s),"
         f" {MARK_RELEASED} WHERE id = ANY(%s) RETURNING claimed_until",
-        [token, minutes, [i for i in (first_id, second_id) if i is not None]],
+        [token, minutes, [first_id] if second_id is None else [first_id, second_id]],
     )
     claimed_until = cursor.fetchone()[0]
     return first_id, second_id, claimed_until
 
 
-def lock_held(token: uuid.UUID, appointment_ids: list[int]) -> list[tuple[int, bool, datetime | None]]:
+def lock_held(token: uuid.UUID, appointment_ids: list[int]) -> bool:
     """Lock the appointments of a hold (waiting for a concurrent confirm of the same hold, which
-    then decides). Returns (id, still claimed by this token and unexpired, booked) per row.
-    Unexpired means at this very moment (clock_timestamp), not when the transaction began: a
-    hold that ran out while its confirm was on the way is refused."""
+    then decides). True if every one of them still exists and is claimed by this token, unexpired
+    at this very moment (clock_timestamp, not when the transaction began): a hold that ran out
+    while its confirm was on the way is refused."""
     with connection.cursor() as cursor:
         _in_transaction(cursor)
         cursor.execute(
             """
-            SELECT id, claim_token = %s AND claimed_until >= clock_timestamp(), booked
+            SELECT claim_token = %s AND claimed_until >= clock_timestamp()
             FROM supply_appointment WHERE id = ANY(%s) ORDER BY id FOR UPDATE
             """,
             [token, appointment_ids],
         )
-        return cursor.fetchall()
+        live = [row[0] for row in cursor.fetchall()]
+    return len(live) == len(appointment_ids) and all(live)
 
 
 def lock_appointments(appointment_ids: list[int]) -> None:

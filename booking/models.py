@@ -137,6 +137,10 @@ class Hold(models.Model):
     def __str__(self):
         return str(self.token)
 
+    @property
+    def appointment_ids(self) -> list[int]:
+        return [i for i in (self.first_id, self.second_id) if i is not None]
+
 
 class Booking(models.Model):
     """A booked series: both appointments of a pair (one for a single-dose vaccine)."""
@@ -190,6 +194,10 @@ class Booking(models.Model):
 
     def __str__(self):
         return self.code
+
+    @property
+    def appointment_ids(self) -> list[int]:
+        return [i for i in (self.first_id, self.second_id) if i is not None]
 
     @property
     def masked_code(self) -> str:

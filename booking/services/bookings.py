@@ -61,8 +61,8 @@ def booking_confirm(
         raise HoldNotFound()
     if hold.booking_id is not None:
         return hold.booking  # a double-submitted form: the same booking
-    pair = [i for i in (hold.first_id, hold.second_id) if i is not None]
-    if hold.released_at is not None or not all(live for _id, live, _b in locking.lock_held(hold.token, pair)):
+    pair = hold.appointment_ids
+    if hold.released_at is not None or not locking.lock_held(hold.token, pair):
         raise HoldExpired()
     data = person or _registered(registration)
     first_day = timezone.localtime(hold.first.starts_at).date()
@@ -139,7 +139,7 @@ def booking_cancel(*, code: str, birth_date: date) -> Booking:
     """Cancel a booking; both appointments are free again at once.
     Raises BookingNotFound, BookingCancelled."""
     booking = _locked(code, birth_date)
-    pair = [i for i in (booking.first_id, booking.second_id) if i is not None]
+    pair = booking.appointment_ids
     locking.lock_appointments(pair)
     Appointment.objects.filter(pk__in=pair).update(booked=False, claim_token=None, claimed_until=None)
     booking.status, booking.cancelled_at = Booking.Status.CANCELLED, timezone.now()

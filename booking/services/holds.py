@@ -104,13 +104,13 @@ def _unclaim(hold: Hold) -> None:
 
 @transaction.atomic(durable=True)
 def hold_change_second(*, token, starts_at: datetime) -> Hold:
-    """Give a live hold another free second-dose appointment at `starts_at`, by swapping second
-    doses with a free pair that accepts the current one (booking.selectors.second_dose_options).
-    Raises MoveNotPossible."""
+    """Give a live hold another free second-dose appointment at `starts_at`, by a swap or a
+    rotation with a free pair (swap_seconds). Raises HoldExpired, MoveNotPossible."""
     hold = _live(token)
     if hold.second_id is None:
         raise MoveNotPossible()
-    locking.lock_held(hold.token, [hold.first_id, hold.second_id])
+    if not locking.lock_held(hold.token, hold.appointment_ids):
+        raise HoldExpired()
     new_second = swap_seconds(hold.first, hold.second, starts_at)
     Appointment.objects.filter(pk=new_second).update(claim_token=hold.token, claimed_until=hold.expires_at)
     Appointment.objects.filter(pk=hold.second_id).update(claim_token=None, claimed_until=None)

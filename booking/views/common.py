@@ -130,7 +130,7 @@ def parse_day(text: str) -> date | None:
         return None
 
 
-def second_dose_context(request, first, second, options_of=None):
+def second_dose_context(request, first, second):
     """The other second-dose times for a pair, by day; the chosen day's times (?zweittermin=)."""
     if second is None or first is None:
         return {}

@@ -25,14 +25,11 @@ from supply.models import CentrePlanState
 NO_SECOND = -1  # a single-dose appointment's second time
 
 
-def unclaimed_and_unreleased(alias: str) -> str:
-    """SQL: the appointment `alias` is the planner's to replace as far as booking goes: not
-    booked, not released, and not held right now (until releases exist, booking may hold
-    planned appointments; a held pair is kept until its hold ends)."""
-    return (
-        f"NOT {alias}.booked AND {alias}.bookable_from IS NULL"
-        f" AND ({alias}.claimed_until IS NULL OR {alias}.claimed_until < now())"
-    )
+def unreleased(alias: str) -> str:
+    """SQL: the appointment `alias` is the planner's to replace as far as booking goes: neither
+    released nor booked. Every appointment booking holds or rearranges is marked released at
+    that moment (booking/locking.py), so a held or once-booked pair is kept too."""
+    return f"NOT {alias}.booked AND {alias}.bookable_from IS NULL"
 
 
 class StalePlanState(Exception):
@@ -97,6 +94,16 @@ def pair_rows(pairs: Counter, sign: int) -> np.ndarray:
         for (vaccine_id, first_at, second_at), count in pairs.items()
     ]
     return np.array(rows, dtype=np.int64).reshape(-1, 4)
+
+
+def pair_counter(rows: np.ndarray) -> Counter:
+    """Pair rows as a Counter keyed (vaccine, first, second or None): the inverse of pair_rows."""
+    return Counter(
+        {
+            (vaccine_id, first_at, None if second_at == NO_SECOND else second_at): count
+            for vaccine_id, first_at, second_at, count in rows.tolist()
+        }
+    )
 
 
 def doses(pairs, sign: int = 1) -> np.ndarray:
@@ -187,8 +194,8 @@ def _read(centre_id: int, start: datetime) -> Existing:
             FROM supply_appointment f
             LEFT JOIN supply_appointment s
                    ON s.id = f.second_id AND s.centre_id = f.centre_id AND s.vaccine_id = f.vaccine_id
-                  AND s.dose = 2 AND {unclaimed_and_unreleased("s")} AND s.starts_at >= %s
-            WHERE f.centre_id = %s AND f.dose = 1 AND {unclaimed_and_unreleased("f")} AND f.starts_at >= %s
+                  AND s.dose = 2 AND {unreleased("s")} AND s.starts_at >= %s
+            WHERE f.centre_id = %s AND f.dose = 1 AND {unreleased("f")} AND f.starts_at >= %s
             GROUP BY 1, 2, 3
             """,
             [start, centre_id, start],

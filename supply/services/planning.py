@@ -38,7 +38,7 @@ def _replaceable(alias: str) -> str:
     """SQL: `alias` is a first dose the planner may replace (unreleased, unbooked, in the window).
     Takes two parameters, the window's start and end."""
     return (
-        f"{alias}.dose = 1 AND {plan_state.unclaimed_and_unreleased(alias)}"
+        f"{alias}.dose = 1 AND {plan_state.unreleased(alias)}"
         f" AND {alias}.starts_at >= %s AND {alias}.starts_at < %s"
     )
 
@@ -209,12 +209,7 @@ def _plan_centre(centre, vaccines, plan_from, plan_to, forecast_share, *, run, t
     clock = _Clock(day_list)
     existing = plan_state.existing_appointments(centre.id, window[0], trust_state=trust_state)
     replaceable_rows = existing.pairs[existing.pairs[:, 1] < int(window[1].timestamp())]
-    replaceable = Counter(
-        {
-            (vaccine_id, first_at, None if second_at == plan_state.NO_SECOND else second_at): count
-            for vaccine_id, first_at, second_at, count in replaceable_rows.tolist()
-        }
-    )
+    replaceable = plan_state.pair_counter(replaceable_rows)
     kept_steps = defaultdict(Counter)  # day index -> step -> kept appointments
     kept_by_dose = defaultdict(int)
     before, kept = existing.before, _kept_appointments(existing, clock, replaceable_rows)
