@@ -8,8 +8,8 @@ ALPHABET = "ACDEFHJKMNPQRTUVWXY34679"
 CODE_LENGTH = 10  # 24^10 ≈ 6·10^13: unguessable, and a lookup also needs the birth date
 
 
-def new_code() -> str:
-    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+def new_code(length: int = CODE_LENGTH) -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(length))
 
 
 def clean_code(text: str) -> str:

@@ -15,21 +15,18 @@ from django.db import connection
 
 from booking.exceptions import SlotTaken
 
-# Until the waiting room's releases exist (issue 5), a planned appointment counts as released.
-RELEASED = "({a}.bookable_from IS NULL OR {a}.bookable_from <= now())"
+# Released: a release has opened it (the planner never replaces a released appointment, so
+# booking only ever touches rows the planner keeps). The hotline contingent is the hotline's.
+RELEASED = "{a}.bookable_from <= now()"
 UNCLAIMED = "({a}.claimed_until IS NULL OR {a}.claimed_until < now())"
 FREE = "NOT {a}.booked AND " + UNCLAIMED + " AND " + RELEASED
+CHANNEL = {"online": " AND NOT {a}.hotline_only", "hotline": ""}
 
 
-# Every appointment booking touches (held, booked, or swapped with) counts as released from then
-# on, so the planner keeps it: holds and bookings refer to it, and a pair it belongs to may have
-# been rearranged. After releases exist (issue 5) booking only touches released rows anyway.
-MARK_RELEASED = "bookable_from = COALESCE(bookable_from, now())"
-
-
-def free(alias: str) -> str:
-    """SQL: the appointment `alias` can be claimed now (released, unbooked, no live hold)."""
-    return FREE.format(a=alias)
+def free(alias: str, channel: str = "online") -> str:
+    """SQL: the appointment `alias` can be claimed now through `channel` (released, unbooked, no
+    live hold; online, not kept back for the hotline)."""
+    return (FREE + CHANNEL[channel]).format(a=alias)
 
 
 def _in_transaction(cursor) -> None:
@@ -97,8 +94,8 @@ def _claim_with_second(cursor, first_id, second_id, token, minutes):
         if cursor.fetchone() is None:
             raise SlotTaken()
     cursor.execute(
-        "UPDATE supply_appointment SET claim_token = %s, claimed_until = now() + make_interval(mins => %s),"
-        f" {MARK_RELEASED} WHERE id = ANY(%s) RETURNING claimed_until",
+        "UPDATE supply_appointment SET claim_token = %s, claimed_until = now() + make_interval(mins => %s)"
+        " WHERE id = ANY(%s) RETURNING claimed_until",
         [token, minutes, [first_id] if second_id is None else [first_id, second_id]],
     )
     claimed_until = cursor.fetchone()[0]
@@ -150,9 +147,4 @@ def claim_free_pair_rows(first_id: int, second_id: int) -> bool:
             """,
             [[first_id, second_id], first_id, second_id, second_id],
         )
-        if cursor.fetchone()[0] != 2:
-            return False
-        cursor.execute(
-            f"UPDATE supply_appointment SET {MARK_RELEASED} WHERE id = ANY(%s)", [[first_id, second_id]]
-        )
-        return True
+        return cursor.fetchone()[0] == 2

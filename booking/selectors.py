@@ -45,11 +45,13 @@ def free_pairs(
     vaccine_ids: list[int] | None = None,
     start: date | None = None,
     end: date | None = None,
+    channel: str = "online",
 ) -> FreePairs:
     """Free pairs whose first dose starts from now (and `start`) to before `end`, counted per
     (centre, vaccine) with by="centre", per (centre, vaccine, day) with by="day", or per
     (centre, vaccine, starts_at) with by="time". Held, booked and unreleased appointments are
-    not free; a pair counts only if its second dose is free too.
+    not free, nor online the hotline's contingent; a pair counts only if its second dose is free
+    too.
     """
     group = {
         "centre": "",
@@ -57,19 +59,13 @@ def free_pairs(
         "time": ", f.starts_at",
     }[by]
     params: list = [settings.TIME_ZONE] if by == "day" else []
-    where = ["f.dose = 1", free("f"), "f.starts_at >= now()", f"(f.second_id IS NULL OR {free('s')})"]
-    if start is not None:
-        where.append("f.starts_at >= %s")
-        params.append(local_midnight(start))
-    if end is not None:
-        where.append("f.starts_at < %s")
-        params.append(local_midnight(end))
-    if centre_ids is not None:
-        where.append("f.centre_id = ANY(%s)")
-        params.append(list(centre_ids))
-    if vaccine_ids is not None:
-        where.append("f.vaccine_id = ANY(%s)")
-        params.append(list(vaccine_ids))
+    where = [
+        "f.dose = 1",
+        free("f", channel),
+        "f.starts_at >= now()",
+        f"(f.second_id IS NULL OR {free('s', channel)})",
+    ]
+    _scope(where, params, centre_ids, vaccine_ids, start, end)
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -88,6 +84,39 @@ def free_pairs(
             cursor.execute("SELECT now()")
             computed_at = cursor.fetchone()[0]
     return FreePairs({tuple(row[:-2]): row[-2] for row in rows}, computed_at)
+
+
+def held_pairs(
+    *,
+    centre_ids: list[int] | None = None,
+    vaccine_ids: list[int] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> int:
+    """Pairs held right now (not booked): they may yet come back free (the waiting room does not
+    call a release sold out while any are held)."""
+    where = ["f.dose = 1", "NOT f.booked", "f.claimed_until >= now()", "f.starts_at >= now()"]
+    params: list = []
+    _scope(where, params, centre_ids, vaccine_ids, start, end)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM supply_appointment f WHERE {' AND '.join(where)}", params)
+        return cursor.fetchone()[0]
+
+
+def _scope(where: list, params: list, centre_ids, vaccine_ids, start, end) -> None:
+    """Narrow first doses `f` to centres, vaccines and days [start, end)."""
+    if start is not None:
+        where.append("f.starts_at >= %s")
+        params.append(local_midnight(start))
+    if end is not None:
+        where.append("f.starts_at < %s")
+        params.append(local_midnight(end))
+    if centre_ids is not None:
+        where.append("f.centre_id = ANY(%s)")
+        params.append(list(centre_ids))
+    if vaccine_ids is not None:
+        where.append("f.vaccine_id = ANY(%s)")
+        params.append(list(vaccine_ids))
 
 
 # --- Eligibility ---------------------------------------------------------------------------

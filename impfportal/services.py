@@ -27,6 +27,9 @@ from supply.services.planning import plan_run_execute, plan_run_request
 # The impfdashboard split of the uploads, so that the demo's centres get what the upload of the
 # real file would give them. Private: supply has no public service for the split alone yet.
 from supply.services.uploads import impfdashboard_rows, upload_apply, upload_preview
+from waitingroom.exceptions import ReleaseInvalid
+from waitingroom.models import Release
+from waitingroom.services import release_close, release_schedule
 
 DEMO_ADMIN_USERNAME = "admin"
 # The demo's deliveries are uploaded under this name; the first such upload fixes which week of
@@ -205,3 +208,47 @@ def _start_of(day: date) -> datetime:
 
 def demo_password_file() -> Path:
     return Path(settings.BASE_DIR) / "var" / "demo-admin-password.txt"
+
+
+@dataclass(frozen=True)
+class DemoRelease:
+    release: Release
+    queue: bool  # False: released without a waiting room (closed at once)
+
+
+def demo_releases_ensure(*, user, now: datetime | None = None) -> list[DemoRelease]:
+    """Unless a release is still to open or open: release the next two weeks' planned pairs at
+    once (without a waiting room, so the demo can book straight away), and schedule the two
+    weeks after them to open in ten minutes, with a five-minute pre-queue and a small admission
+    limit, so that the waiting room can be seen at work. Returns what it created."""
+    now = now or timezone.now()
+    if Release.objects.filter(status__in=[*Release.ACTIVE, Release.Status.SCHEDULED]).exists():
+        return []
+    today = timezone.localdate(now)
+    plans = [
+        (_("Demo: sofort buchbar"), today + timedelta(days=1), now - timedelta(minutes=1), 0, False),
+        (_("Demo: Freigabe mit Warteraum"), today + timedelta(days=15), now + timedelta(minutes=10), 5, True),
+    ]
+    created = []
+    for name, first_day, opens_at, prequeue_minutes, queue in plans:
+        release = Release(
+            name=name,
+            first_day=first_day,
+            last_day=first_day + timedelta(days=13),
+            opens_at=opens_at,
+            prequeue_minutes=prequeue_minutes,
+            hotline_percent=10,
+            admission_limit=50,
+            admission_minutes=20,
+            created_by=user,
+        )
+        release.save()
+        try:
+            release_schedule(release=release)
+        except ReleaseInvalid:  # nothing planned there (yet)
+            release.delete()
+            continue
+        if not queue:
+            release = release_close(release_id=release.pk)
+        created.append(DemoRelease(release, queue))
+    return created

@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "waitingroom.middleware.AdmissionGate",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -158,6 +159,20 @@ SERVER_EMAIL = env_str("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 # --- Booking --------------------------------------------------------------------------------
 # How long a held pair stays reserved for one person (DESIGN invariant 5); it can be extended once.
 BOOKING_HOLD_MINUTES = env_int("BOOKING_HOLD_MINUTES", 10, minimum=1, maximum=60)
+
+# --- Waiting room (docs/waitingroom.md) -----------------------------------------------------
+# How old each web process's copy of the queue states may get (one query per refresh), and so
+# how long a poll response may be cached by browsers, nginx or a CDN.
+WAITINGROOM_STATE_SECONDS = env_int("WAITINGROOM_STATE_SECONDS", 2, minimum=0, maximum=30)
+# How often a waiting browser asks (JavaScript adds jitter; without it the page refreshes itself).
+WAITINGROOM_POLL_SECONDS = env_int("WAITINGROOM_POLL_SECONDS", 10, minimum=2, maximum=120)
+# How often the admission tick runs inside its task (the task itself is started every minute).
+WAITINGROOM_TICK_SECONDS = env_int("WAITINGROOM_TICK_SECONDS", 2, minimum=1, maximum=30)
+# Tickets one client address may draw per release and minute (bot defence; docs/waitingroom.md).
+WAITINGROOM_JOINS_PER_MINUTE = env_int("WAITINGROOM_JOINS_PER_MINUTE", 10, minimum=1)
+# Number of trusted proxies in front of the app that append to X-Forwarded-For (0: none, the
+# client address is REMOTE_ADDR).
+WAITINGROOM_TRUSTED_PROXIES = env_int("WAITINGROOM_TRUSTED_PROXIES", 0, minimum=0, maximum=5)
 
 # --- Security -------------------------------------------------------------------------------
 SECURE_COOKIES = env_bool("SECURE_COOKIES", not DEBUG)

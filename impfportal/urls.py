@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 
 from impfportal import views
+from waitingroom import views as waitingroom_views
 
 admin.site.site_header = _("Impfportal Sachsen – Verwaltung")
 admin.site.site_title = _("Impfportal Sachsen")
@@ -21,8 +22,10 @@ urlpatterns = i18n_patterns(
         name="accessibility",
     ),
     path("", include("booking.urls")),
+    path("", include("waitingroom.urls")),
     prefix_default_language=False,
 )
 urlpatterns += [
+    path("warteraum/<int:release_id>/stand.json", waitingroom_views.state_json, name="waitingroom_state"),
     path("admin/", admin.site.urls),
 ]

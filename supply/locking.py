@@ -15,6 +15,7 @@ from supply.exceptions import PlanningBusy, UploadBusy
 # First key of the two-key advisory lock: one namespace per kind of lock.
 _PLANNING = 1
 _DELIVERY_UPLOADS = 2
+_TICKER = 3
 LOCK_TIMEOUT_MS = 10_000
 
 
@@ -33,6 +34,20 @@ def lock_delivery_uploads() -> None:
     """Hold the lock that lets one delivery upload be applied at a time, until the transaction ends."""
     with _advisory(UploadBusy) as take:
         take(_DELIVERY_UPLOADS, 0)
+
+
+@contextmanager
+def ticker_lock():
+    """Yield True if this process may run the waiting room's ticker (no other one runs), holding
+    a session lock across the ticker's many short transactions; False at once otherwise."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, 0)", [_TICKER])
+        mine = cursor.fetchone()[0]
+        try:
+            yield mine
+        finally:
+            if mine:
+                cursor.execute("SELECT pg_advisory_unlock(%s, 0)", [_TICKER])
 
 
 @contextmanager

@@ -283,8 +283,10 @@ class Appointment(models.Model):
     """One appointment for one person. A first dose of a two-dose vaccine is created with its
     reserved second dose (`second`); the pair is offered, held and booked as one.
 
-    `bookable_from` is set when a release opens the appointment (null: planned, not released);
-    `booked` and the claim fields are written by the booking app only.
+    `bookable_from` is set when a release is scheduled: the appointment is bookable from then on
+    (null: planned, not released, the planner may still replace it). `hotline_only` marks the
+    pairs a release keeps back for the hotline. `booked` and the claim fields are written by the
+    booking app only.
     """
 
     # No database constraint (and no index of their own) for centre and vaccine: with 2.5 million
@@ -319,6 +321,7 @@ class Appointment(models.Model):
         verbose_name=_("Zweittermin"),
     )
     bookable_from = models.DateTimeField(_("buchbar ab"), null=True, blank=True)
+    hotline_only = models.BooleanField(_("nur über die Hotline"), default=False, db_default=False)
     booked = models.BooleanField(_("gebucht"), default=False)
     claim_token = models.UUIDField(_("Reservierung"), null=True, blank=True)
     claimed_until = models.DateTimeField(_("reserviert bis"), null=True, blank=True)

@@ -20,6 +20,7 @@ from booking.exceptions import (
 from booking.models import Booking, Channel, Hold, Person, Registration
 from booking.selectors import booking_for_person, booking_lookup, eligibility
 from booking.services.holds import swap_seconds
+from booking.signals import booking_confirmed
 from impfportal.tasks import enqueue_on_commit
 from supply.models import Appointment
 
@@ -48,7 +49,8 @@ def booking_confirm(
     """Book a held pair for a person (entered now, or registered before).
 
     Re-checks under the lock that the hold is live and the person eligible and not booked yet;
-    a second confirm of the same hold returns the first one's booking. The confirmation
+    a second confirm of the same hold returns the first one's booking; receivers of
+    `booking_confirmed` (the waiting room's admission) may still refuse. The confirmation
     e-mail is sent after commit. Raises HoldNotFound, HoldExpired, NotEligible, AlreadyBooked.
     """
     hold = (
@@ -79,6 +81,7 @@ def booking_confirm(
     Appointment.objects.filter(pk__in=pair).update(booked=True, claim_token=None, claimed_until=None)
     hold.booking = booking
     hold.save(update_fields=["booking"])
+    booking_confirmed.send(sender=Booking, booking=booking, hold=hold)
     enqueue_on_commit("booking.tasks.booking_confirmation_send", booking.pk)
     return booking
 

@@ -53,7 +53,11 @@ def form_page(request, template, context, *forms):
 
 
 def owner(request) -> str:
-    """The session key, the owner of this browser's holds (the session is created if need be)."""
+    """Who this browser's holds belong to: what a gate in front of booking named (the waiting
+    room's admission, so that copies of one admission share one hold), else the session key
+    (the session is created if need be)."""
+    if getattr(request, "hold_owner", None):
+        return request.hold_owner
     if request.session.session_key is None:
         request.session.save()
     return request.session.session_key

@@ -22,7 +22,7 @@ from booking.services.holds import (
 )
 from supply.models import Appointment, Delivery, PlanRun
 from supply.services.planning import plan_run_execute
-from tests.booking.conftest import person, tomorrow
+from tests.booking.conftest import person, release_planned, tomorrow
 
 pytestmark = pytest.mark.django_db
 
@@ -157,6 +157,7 @@ def test_an_earlier_second_dose_day_by_rotation(centre, comirnaty):
     )
     run = PlanRun.objects.create(reason="test")
     plan_run_execute(run_id=run.pk, plan_from=tomorrow(), plan_to=tomorrow() + timedelta(days=40))
+    release_planned()
     hold = hold_create_next(centre_id=centre.id, vaccine_id=comirnaty.id, day=tomorrow(), owner="a")
     old_second = hold.second
     current_day = local(old_second.starts_at).date()

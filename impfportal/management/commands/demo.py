@@ -24,6 +24,7 @@ from impfportal.services import (
     demo_appointments_plan,
     demo_data_load,
     demo_password_file,
+    demo_releases_ensure,
 )
 
 
@@ -46,6 +47,7 @@ class Command(BaseCommand):
         for step, result in demo_data_load(user=admin, today=today).items():
             self.stdout.write(f"  {step}: {result}")
         self._plan(today)
+        self._release(admin)
         self.stdout.write(f"Ready after {time.monotonic() - started:.1f} s.")
         if no_serve:
             return
@@ -68,6 +70,23 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  {window}: {plan.appointments:,} appointments ({plan.run.created:,} added, "
                 f"{plan.run.withdrawn:,} withdrawn) in {time.monotonic() - started:.1f} s"
+            )
+
+    def _release(self, admin):
+        """Release appointments, so that the demo can book (and show the waiting room)."""
+        for demo in demo_releases_ensure(user=admin):
+            release = demo.release
+            opens = timezone.localtime(release.opens_at)
+            how = (
+                f"opens {opens:%H:%M} (pre-queue from {timezone.localtime(release.prequeue_from):%H:%M}),"
+                f" waiting room at /warteraum/"
+                if demo.queue
+                else "bookable now, without a waiting room"
+            )
+            self.stdout.write(
+                f'  Release "{release.name}": {release.pairs:,} pairs'
+                f" ({release.hotline_pairs:,} for the hotline), {release.first_day:%d.%m.} to"
+                f" {release.last_day:%d.%m.%Y}, {how}"
             )
 
     def _serve(self, host, port, login):
