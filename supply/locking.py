@@ -61,6 +61,7 @@ def _advisory(busy_error):
                 "SELECT pg_advisory_xact_lock(%s, %s)", [namespace, key]
             )
         except OperationalError as exc:
+            # The transaction is aborted now: no statement (not even resetting the timeout) may
+            # run in it, or its error would hide the "busy" one.
             raise busy_error() from exc
-        finally:
-            cursor.execute("SET LOCAL lock_timeout = 0")
+        cursor.execute("SET LOCAL lock_timeout = 0")

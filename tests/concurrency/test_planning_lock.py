@@ -89,3 +89,32 @@ def test_control_without_the_lock_the_doses_are_planned_twice(monkeypatch, centr
 def test_the_lock_refuses_to_run_outside_a_transaction():
     with pytest.raises(RuntimeError, match=r"inside transaction\.atomic"):
         locking.lock_centres_for_planning([1])
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_lock_held_too_long_is_a_busy_error_not_a_failed_transaction(monkeypatch):
+    """The second taker gives up after the lock timeout with PlanningBusy, which callers turn
+    into a message; resetting the timeout in the aborted transaction used to hide it."""
+    from supply.exceptions import PlanningBusy
+
+    monkeypatch.setattr(locking, "LOCK_TIMEOUT_MS", 200)
+    taken, done = threading.Event(), threading.Event()
+
+    def holder():
+        try:
+            with transaction.atomic():
+                locking.lock_centres_for_planning([1])
+                taken.set()
+                done.wait(timeout=10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    try:
+        assert taken.wait(timeout=10)
+        with pytest.raises(PlanningBusy), transaction.atomic():
+            locking.lock_centres_for_planning([1])
+    finally:
+        done.set()
+        thread.join(timeout=10)

@@ -8,7 +8,6 @@ import pytest
 from django.db import connection
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
-from django.utils import timezone
 
 from tests.booking.conftest import plan
 from tests.concurrency.test_booking_race import in_parallel
@@ -94,5 +93,3 @@ def test_parallel_ticks_call_no_one_beyond_the_limit(opening):
     assert Ticket.objects.filter(called_at__isnull=False).count() == 5
     assert sorted(Ticket.objects.values_list("place", flat=True)) == list(range(1, 9))
     connection.close()
-
-
