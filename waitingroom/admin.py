@@ -101,7 +101,7 @@ class ReleaseForm(forms.ModelForm):
     def clean_hotline_percent(self):
         percent = self.cleaned_data["hotline_percent"]
         if percent is not None and percent > 100:
-            raise ValidationError(_("Der Anteil kann höchstens 100 % sein."))
+            raise ValidationError(_("Der Anteil kann höchstens 100 Prozent sein."))
         return percent
 
     def clean_admission_limit(self):

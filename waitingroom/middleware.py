@@ -38,14 +38,16 @@ class AdmissionGate:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         match = request.resolver_match
-        if match is None or match.namespace != "booking" or match.url_name not in GATED:
+        if match is None or match.namespace != "booking":
             return None
-        admission = admission_read(request.COOKIES.get(ADMISSION_COOKIE), now=timezone.now())
-        if admission is not None:
-            request.hold_owner = admission.owner
-            request.admission = admission
+        cookie = request.COOKIES.get(ADMISSION_COOKIE)
+        genuine = admission_read(cookie, now=None)
+        if genuine is not None:
+            # Its holds stay its own after it has run out too (the confirmation page, a reload).
+            request.hold_owner = genuine.owner
+        if match.url_name not in GATED or gating_release() is None:
             return None
-        if gating_release() is None:
+        if genuine is not None and genuine.until > timezone.now():
             return None
         messages.info(
             request,

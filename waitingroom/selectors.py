@@ -219,6 +219,11 @@ class TicketView:
         return self.place is not None and self.place <= self.state.called_up_to
 
     @property
+    def in_prequeue(self) -> int:
+        """People waiting for the draw (the shared state may be a moment older than this ticket)."""
+        return max(self.state.joined, self.ticket.number)
+
+    @property
     def ahead(self) -> int | None:
         if self.place is None:
             return None

@@ -105,7 +105,7 @@ def test_appointments_before_the_opening_are_not_released(admin_client, centre):
             "opens_at",
             "Die Öffnung liegt in der Vergangenheit. Bitte einen späteren Zeitpunkt wählen.",
         ),
-        ({"hotline_percent": 101}, "hotline_percent", "Der Anteil kann höchstens 100 % sein."),
+        ({"hotline_percent": 101}, "hotline_percent", "Der Anteil kann höchstens 100 Prozent sein."),
         ({"hotline_count": 61}, "hotline_count", "Im gewählten Zeitraum gibt es nur 60 Terminpaare."),
         ({"admission_limit": 0}, "admission_limit", "Mindestens 1."),
         ({"admission_minutes": 0}, "admission_minutes", "Mindestens 1."),

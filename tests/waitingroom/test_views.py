@@ -151,6 +151,7 @@ def test_one_admission_books_once_even_copied_to_another_browser(client, centre)
     copy = Client()
     copy.cookies[ADMISSION_COOKIE] = client.cookies[ADMISSION_COOKIE].value
     assert book(client).url == reverse("booking:confirmation")
+    assert "Ihre Termine sind gebucht" in text(client.get(reverse("booking:confirmation")))
     response = book(copy, first_name="Max")
     assert response.status_code == 409
     assert "bereits ein Termin gebucht" in text(response)
