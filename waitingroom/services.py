@@ -28,6 +28,7 @@ from waitingroom.selectors import (
     _places,
     effective_status,
     in_process,
+    queue_state,
     release_free,
     release_held,
     release_scope,
@@ -180,20 +181,24 @@ def client_key(address: str) -> str:
 def queue_join(*, release_id: int, client_address: str) -> Ticket:
     """Draw the next ticket of the release's queue. Before the opening its place is drawn at the
     opening; after it, the place is the ticket's number (arrival order). Raises QueueClosed
-    (not in pre-queue or open), TooManyJoins (this address drew too many just now)."""
-    release = Release.objects.filter(pk=release_id).first()
-    now = timezone.now()
-    if release is None or effective_status(
-        release.status, release.opens_at, release.prequeue_from, now
-    ) not in (Release.ACTIVE):
+    (not in pre-queue or open), TooManyJoins (this address drew too many just now).
+
+    Two statements: the join limit's count, and the insert. Whether the queue is open comes
+    from the process's copy of the queue states (a few seconds old at most: a join in the
+    seconds after a sell-out is told "sold out" by its first poll)."""
+    state = queue_state(release_id)
+    if state is None or not state.active:
         raise QueueClosed()
     client = client_key(client_address)
-    recent = Ticket.objects.filter(release=release, client=client, created_at__gte=now - timedelta(minutes=1))
-    if recent.count() >= settings.WAITINGROOM_JOINS_PER_MINUTE:
+    since = timezone.now() - timedelta(minutes=1)
+    if (
+        Ticket.objects.filter(release_id=release_id, client=client, created_at__gte=since).count()
+        >= settings.WAITINGROOM_JOINS_PER_MINUTE
+    ):
         raise TooManyJoins()
     for _attempt in range(3):
         try:
-            return _draw(release.pk, client)
+            return _draw(release_id, client)
         except IntegrityError:  # the random code was taken: draw another
             continue
     raise IntegrityError("no free ticket code after three tries")
@@ -202,6 +207,7 @@ def queue_join(*, release_id: int, client_address: str) -> Ticket:
 def _draw(release_id: int, client: str) -> Ticket:
     # One statement, so the release row's lock (which orders numbers, and which the opening's
     # draw takes) is held only for the moment of this insert.
+    code = new_code(TICKET_CODE_LENGTH)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             """
@@ -211,12 +217,20 @@ def _draw(release_id: int, client: str) -> Ticket:
             )
             INSERT INTO waitingroom_ticket (release_id, number, place, code, client, created_at)
             SELECT %s, r.joined, CASE WHEN r.prequeue_size IS NULL THEN NULL ELSE r.joined END, %s, %s, now()
-            FROM r RETURNING id
+            FROM r RETURNING id, number, place, created_at
             """,
-            [release_id, release_id, new_code(TICKET_CODE_LENGTH), client],
+            [release_id, release_id, code, client],
         )
-        ticket_id = cursor.fetchone()[0]
-    return Ticket.objects.get(pk=ticket_id)
+        pk, number, place, created_at = cursor.fetchone()
+    return Ticket(
+        pk=pk,
+        release_id=release_id,
+        number=number,
+        place=place,
+        code=code,
+        client=client,
+        created_at=created_at,
+    )
 
 
 def ticket_find(*, release_id: int, code: str) -> Ticket:

@@ -14,15 +14,6 @@ from waitingroom.models import Release, Ticket
 from waitingroom.services import queue_tick, release_schedule
 
 
-@pytest.fixture(autouse=True)
-def fresh_states(settings):
-    """Every request reads the queue states anew (a test that counts queries sets its own)."""
-    settings.WAITINGROOM_STATE_SECONDS = 0
-    selectors.clear_cache()
-    yield
-    selectors.clear_cache()
-
-
 @pytest.fixture
 def centre(db):
     # 2 lanes, 15 minutes: 80 appointments on a weekday; 120 doses make 60 pairs from tomorrow.
