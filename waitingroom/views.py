@@ -39,18 +39,15 @@ def room(request):
             {"release": release, "upcoming": None if release else upcoming_release(), "form": RestoreForm()},
         )
     else:
-        status = view.state.status
-        waiting = status in Release.ACTIVE and not view.called
+        waiting = view.state.active and not view.called
+        poll = settings.WAITINGROOM_POLL_SECONDS if waiting else None
+        # Without JavaScript the page reloads itself, unless its reader turned that off (WCAG
+        # 2.2.1: a screen reader or magnifier loses its place at every reload).
+        refresh = None if request.GET.get("aktualisieren") == "aus" else poll
         response = render(
             request,
             "waitingroom/room.html",
-            {
-                "view": view,
-                "state": view.state,
-                "waiting": waiting,
-                "refresh": settings.WAITINGROOM_POLL_SECONDS if waiting else None,
-                "Status": Release.Status,
-            },
+            {"view": view, "state": view.state, "poll": poll, "refresh": refresh, "Status": Release.Status},
         )
     patch_cache_control(response, private=True, no_store=True)
     return response

@@ -19,7 +19,21 @@
 
   function count(element, n) {
     if (element) {
-      element.textContent = n === 1 ? element.dataset.one : element.dataset.many.replace("%(count)s", String(n));
+      var text = n === 1 ? element.dataset.one : element.dataset.many.replace("%(count)s", String(n));
+      if (n === 0 && element.dataset.none) {
+        text = element.dataset.none;
+      }
+      if (element.textContent !== text) {
+        element.textContent = text; // only on change: the live region announces changes, not repeats
+      }
+    }
+  }
+
+  function stamp(iso) {
+    var element = queue.querySelector("[data-computed-at]");
+    if (element && iso) {
+      var time = new Date(iso).toLocaleTimeString(document.documentElement.lang, { hour12: false });
+      element.textContent = element.dataset.text.replace("%(time)s", time);
     }
   }
 
@@ -43,6 +57,7 @@
         if (state.free !== null) {
           count(queue.querySelector("[data-free]"), state.free);
         }
+        stamp(state.computed_at);
         interval = (state.poll_seconds || interval / 1000) * 1000;
         schedule();
       })

@@ -228,6 +228,10 @@ def test_the_waiting_page_shows_place_people_ahead_wait_and_free_pairs(client, c
     assert "Vor Ihnen warten noch 2 Personen." in page
     assert "noch 60 Terminpaare frei" in page
     assert '<meta http-equiv="refresh" content="10">' in page  # without JavaScript
+    assert "Automatisches Neuladen ausschalten" in page
+    quiet = text(client.get(ROOM, {"aktualisieren": "aus"}))  # WCAG 2.2.1: it can be turned off
+    assert "http-equiv" not in quiet and "Stand jetzt abrufen" in quiet
+    assert "Ihr Platz: <strong>5</strong>" in quiet
 
 
 def test_sold_out_reaches_the_waiting_with_the_next_release(client, centre):
@@ -246,7 +250,8 @@ def test_sold_out_reaches_the_waiting_with_the_next_release(client, centre):
     tick()
     assert Release.objects.get(pk=release.pk).status == Release.Status.SOLD_OUT
     page = text(client.get(ROOM))
-    assert "Alle Termine sind vergeben" in page and "Freigabe Juni" in page
+    assert "<h1>Alle Termine sind vergeben</h1>" in page and "Freigabe Juni" in page
+    assert "<title>Alle Termine sind vergeben" in page and "Ihr Platz" not in page
     assert "http-equiv" not in page
 
 
