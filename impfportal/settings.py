@@ -166,6 +166,9 @@ BOOKING_HOLD_MINUTES = env_int("BOOKING_HOLD_MINUTES", 10, minimum=1, maximum=60
 WAITINGROOM_STATE_SECONDS = env_int("WAITINGROOM_STATE_SECONDS", 2, minimum=0, maximum=30)
 # How often a waiting browser asks (JavaScript adds jitter; without it the page refreshes itself).
 WAITINGROOM_POLL_SECONDS = env_int("WAITINGROOM_POLL_SECONDS", 10, minimum=2, maximum=120)
+# Minutes a called person has to come in ("Jetzt Termin buchen"); then the call lapses and the
+# place in the booking process goes to the next in line.
+WAITINGROOM_ENTER_MINUTES = env_int("WAITINGROOM_ENTER_MINUTES", 5, minimum=1, maximum=60)
 # How often the admission tick runs inside its task (the task itself is started every minute).
 WAITINGROOM_TICK_SECONDS = env_int("WAITINGROOM_TICK_SECONDS", 2, minimum=1, maximum=30)
 # Tickets one client address may draw per release and minute (bot defence; docs/waitingroom.md).

@@ -11,8 +11,13 @@ admin.site.site_header = _("Impfportal Sachsen – Verwaltung")
 admin.site.site_title = _("Impfportal Sachsen")
 admin.site.index_title = _("Verwaltung")
 
+# The shared queue state, polled by every waiting browser: first, so that resolving it does not
+# try every localized pattern before it (a fifth of a poll's time in Django, benchmarks).
+urlpatterns = [
+    path("warteraum/<int:release_id>/stand.json", waitingroom_views.state_json, name="waitingroom_state"),
+]
 # Public pages in German at /..., in English at /en/... .
-urlpatterns = i18n_patterns(
+urlpatterns += i18n_patterns(
     path("", views.landing, name="landing"),
     path("impressum/", TemplateView.as_view(template_name="pages/imprint.html"), name="imprint"),
     path("datenschutz/", TemplateView.as_view(template_name="pages/privacy.html"), name="privacy"),
@@ -26,6 +31,5 @@ urlpatterns = i18n_patterns(
     prefix_default_language=False,
 )
 urlpatterns += [
-    path("warteraum/<int:release_id>/stand.json", waitingroom_views.state_json, name="waitingroom_state"),
     path("admin/", admin.site.urls),
 ]

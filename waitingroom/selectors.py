@@ -244,6 +244,10 @@ def ticket_view(ticket: TicketToken) -> TicketView | None:
     return TicketView(state, ticket, place_of(ticket.number, state.prequeue_size, state.draw_seed))
 
 
+def enter_window() -> timedelta:
+    return timedelta(minutes=settings.WAITINGROOM_ENTER_MINUTES)
+
+
 # --- For the tick (these query) -----------------------------------------------------------
 
 
@@ -269,9 +273,12 @@ def release_held(release: Release) -> int:
 
 
 def in_process(release: Release, now: datetime) -> tuple[int, int]:
-    """(people called whose admission runs and who have not booked yet, those of them holding a pair)."""
+    """(people called whose admission runs and who have not booked yet, those of them holding a
+    pair). Someone called who has not come in within WAITINGROOM_ENTER_MINUTES has let the call
+    lapse: their place in the booking process goes to the next in line."""
+    entered_or_recent = Q(entered_at__isnull=False) | Q(called_at__gt=now - enter_window())
     tickets = Ticket.objects.filter(
-        release=release, called_at__isnull=False, used_at__isnull=True, admission_until__gt=now
+        entered_or_recent, release=release, called_at__isnull=False, used_at__isnull=True, admission_until__gt=now
     )
     holding = Hold.objects.filter(
         owner__in=[admission_owner(pk) for pk in tickets.values_list("pk", flat=True)],

@@ -1,6 +1,7 @@
 """Writes of the waiting room: scheduling a release, joining the queue, admission, the tick."""
 
 import hashlib
+from contextlib import nullcontext
 import hmac
 import secrets
 import time
@@ -25,6 +26,7 @@ from waitingroom.exceptions import (
 )
 from waitingroom.models import Release, Ticket
 from waitingroom.selectors import (
+    enter_window,
     _places,
     effective_status,
     in_process,
@@ -205,10 +207,13 @@ def queue_join(*, release_id: int, client_address: str) -> Ticket:
 
 
 def _draw(release_id: int, client: str) -> Ticket:
-    # One statement, so the release row's lock (which orders numbers, and which the opening's
-    # draw takes) is held only for the moment of this insert.
+    # One statement in autocommit, so the release row's lock (which orders numbers, and which the
+    # opening's draw takes) is held only inside PostgreSQL, not while Python runs between a BEGIN
+    # and a COMMIT. Inside a caller's transaction a savepoint keeps a failed insert from
+    # spoiling it.
     code = new_code(TICKET_CODE_LENGTH)
-    with transaction.atomic(), connection.cursor() as cursor:
+    atomic = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    with atomic, connection.cursor() as cursor:
         cursor.execute(
             """
             WITH r AS (
@@ -248,7 +253,8 @@ def ticket_find(*, release_id: int, code: str) -> Ticket:
 
 def admission_enter(*, ticket_id: int) -> Ticket:
     """Let a called ticket into booking: returns it with `admission_until`. Raises NotCalledYet,
-    AdmissionLapsed (called, but its time ran out: queue again), AdmissionUsed."""
+    AdmissionLapsed (its time ran out, or it was not taken up within WAITINGROOM_ENTER_MINUTES
+    of the call: queue again), AdmissionUsed."""
     ticket = Ticket.objects.filter(pk=ticket_id).first()
     if ticket is None:
         raise TicketNotFound()
@@ -256,10 +262,11 @@ def admission_enter(*, ticket_id: int) -> Ticket:
         raise AdmissionUsed()
     if ticket.called_at is None:
         raise NotCalledYet()
-    if ticket.admission_until <= timezone.now():
+    now = timezone.now()
+    if ticket.admission_until <= now or (ticket.entered_at is None and ticket.called_at <= now - enter_window()):
         raise AdmissionLapsed()
     if ticket.entered_at is None:
-        Ticket.objects.filter(pk=ticket.pk, entered_at__isnull=True).update(entered_at=timezone.now())
+        Ticket.objects.filter(pk=ticket.pk, entered_at__isnull=True).update(entered_at=now)
     return ticket
 
 

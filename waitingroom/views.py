@@ -47,7 +47,14 @@ def room(request):
         response = render(
             request,
             "waitingroom/room.html",
-            {"view": view, "state": view.state, "poll": poll, "refresh": refresh, "Status": Release.Status},
+            {
+                "view": view,
+                "state": view.state,
+                "poll": poll,
+                "refresh": refresh,
+                "enter_minutes": settings.WAITINGROOM_ENTER_MINUTES,
+                "Status": Release.Status,
+            },
         )
     patch_cache_control(response, private=True, no_store=True)
     return response

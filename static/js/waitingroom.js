@@ -2,8 +2,11 @@
  * The waiting page without reloading: every few seconds (the server's suggestion, with jitter so
  * that a crowd does not ask in step) it fetches the release's shared queue state, which is the
  * same for everyone and may come from a cache, and compares it with this browser's place.
- * The numbers are updated in place; the page reloads when something changes what it says
- * (the draw at the opening, being called, sold out). Without JavaScript the page refreshes itself.
+ * The numbers are updated in place, and so is "sold out" (its text is in the page already): a
+ * crowd told at once must not all reload at once. The page reloads when it needs the server:
+ * when called (at once), after the opening's draw (to learn the drawn place; spread over three
+ * poll intervals, as the place is not urgent), when the waiting room ends. Without JavaScript the page
+ * refreshes itself.
  */
 (function () {
   "use strict";
@@ -37,6 +40,29 @@
     }
   }
 
+  function soldOut(state) {
+    var template = document.querySelector("template[data-sold-out]");
+    if (!template) {
+      window.location.reload();
+      return;
+    }
+    queue.replaceChildren(template.content.cloneNode(true));
+    var next = queue.querySelector("[data-next-release]");
+    if (next && state.next_release) {
+      var opens = new Date(state.next_release.opens_at).toLocaleString(document.documentElement.lang, {
+        dateStyle: "full",
+        timeStyle: "short",
+      });
+      next.textContent = next.dataset.text
+        .replace("%(name)s", state.next_release.name)
+        .replace("%(opens)s", opens);
+    }
+    var heading = queue.querySelector("h1");
+    if (heading) {
+      document.title = heading.textContent + " – " + document.title.split(" – ").pop();
+    }
+  }
+
   function poll() {
     fetch(queue.dataset.stateUrl, { credentials: "omit" })
       .then(function (response) {
@@ -46,9 +72,22 @@
         if (state === null) {
           return schedule();
         }
-        var called = place !== null && place <= state.called_up_to;
-        if (state.status !== status || state.drawn !== drawn || called) {
+        if (place !== null && place <= state.called_up_to) {
           window.location.reload();
+          return;
+        }
+        if (state.status === "sold_out") {
+          soldOut(state);
+          return;
+        }
+        if (state.drawn !== drawn) {
+          window.setTimeout(function () {
+            window.location.reload();
+          }, Math.random() * 3 * interval);
+          return;
+        }
+        if (state.status !== status && state.status !== "open") {
+          window.location.reload(); // the waiting room ended
           return;
         }
         if (place !== null) {

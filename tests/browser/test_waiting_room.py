@@ -29,8 +29,9 @@ DESKTOP = {"width": 1280, "height": 800}
 ZOOM_200 = {"width": 640, "height": 400}  # a 1280 x 800 window at 200 % zoom
 PHONE = {"width": 320, "height": 640}  # WCAG 1.4.10 reflow: 1280 px at 400 %
 POLL_SECONDS = 2
-# Long enough for a poll (2 s with up to 20 % jitter) or a refresh, and the page it brings.
-NOTICED_WITHIN_MS = 10_000
+# Long enough for a poll (2 s with up to 20 % jitter) or a refresh, and the page it brings; after
+# the opening's draw, the page reloads within three poll intervals.
+NOTICED_WITHIN_MS = 15_000
 
 ROOM = "/warteraum/"
 WAITING_BY_DRAW = "Ihr Platz wird bei der Öffnung verlost."

@@ -218,3 +218,19 @@ def test_sold_out_when_every_pair_is_booked_not_while_one_is_held(centre):
     assert state.status == Status.SOLD_OUT
     assert state.next_release == ("Nächste Woche", upcoming.opens_at)
     assert state.public()["next_release"]["name"] == "Nächste Woche"
+
+
+def test_a_call_not_taken_up_in_time_lapses_and_the_next_is_called(centre):
+    release = make_release(admission_limit=2)
+    tickets = [join(release, f"192.0.2.{n}") for n in range(4)]
+    tick()
+    admission_enter(ticket_id=tickets[0].pk)  # the first comes in; the second does not
+    six_minutes_ago = timezone.now() - timedelta(minutes=6)
+    Ticket.objects.filter(pk__in=[tickets[0].pk, tickets[1].pk]).update(called_at=six_minutes_ago)
+    with pytest.raises(AdmissionLapsed):
+        admission_enter(ticket_id=tickets[1].pk)
+    assert in_process(release, timezone.now()) == (1, 0)
+    tick()
+    release.refresh_from_db()
+    assert release.called_up_to == 3
+    admission_enter(ticket_id=tickets[0].pk)  # who came in keeps the whole admission
