@@ -278,7 +278,11 @@ def in_process(release: Release, now: datetime) -> tuple[int, int]:
     lapse: their place in the booking process goes to the next in line."""
     entered_or_recent = Q(entered_at__isnull=False) | Q(called_at__gt=now - enter_window())
     tickets = Ticket.objects.filter(
-        entered_or_recent, release=release, called_at__isnull=False, used_at__isnull=True, admission_until__gt=now
+        entered_or_recent,
+        release=release,
+        called_at__isnull=False,
+        used_at__isnull=True,
+        admission_until__gt=now,
     )
     holding = Hold.objects.filter(
         owner__in=[admission_owner(pk) for pk in tickets.values_list("pk", flat=True)],

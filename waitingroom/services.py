@@ -1,10 +1,10 @@
 """Writes of the waiting room: scheduling a release, joining the queue, admission, the tick."""
 
 import hashlib
-from contextlib import nullcontext
 import hmac
 import secrets
 import time
+from contextlib import nullcontext
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
@@ -26,9 +26,9 @@ from waitingroom.exceptions import (
 )
 from waitingroom.models import Release, Ticket
 from waitingroom.selectors import (
-    enter_window,
     _places,
     effective_status,
+    enter_window,
     in_process,
     queue_state,
     release_free,
@@ -263,7 +263,9 @@ def admission_enter(*, ticket_id: int) -> Ticket:
     if ticket.called_at is None:
         raise NotCalledYet()
     now = timezone.now()
-    if ticket.admission_until <= now or (ticket.entered_at is None and ticket.called_at <= now - enter_window()):
+    if ticket.admission_until <= now or (
+        ticket.entered_at is None and ticket.called_at <= now - enter_window()
+    ):
         raise AdmissionLapsed()
     if ticket.entered_at is None:
         Ticket.objects.filter(pk=ticket.pk, entered_at__isnull=True).update(entered_at=now)
