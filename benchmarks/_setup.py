@@ -6,10 +6,18 @@ use that database instead (it is emptied the same way: use a throwaway one).
 """
 
 import argparse
+import http.client
 import json
 import os
 import resource
+import shutil
+import signal
+import socket
+import subprocess
 import sys
+import tempfile
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -72,3 +80,110 @@ def report(title: str, rows: list[tuple[str, object, str]], *, as_json: bool) ->
             f"{value:,.2f}" if isinstance(value, float) else f"{value:,}" if isinstance(value, int) else value
         )
         print(f"  {key:<{width}}  {shown:>14}  {explanation}")
+
+
+@contextmanager
+def gunicorn(*, workers: int, threads: int = 1, env: dict[str, str] | None = None):
+    """Serve the project with gunicorn.conf.py as in production (DEBUG off, collected static
+    files) on a free loopback port against the benchmark's database; yields the port, and stops
+    the server (the whole process group) on exit. `env` adds or overrides environment variables."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    static_root = tempfile.mkdtemp(prefix="impfportal-bench-static-")
+    server_env = (
+        os.environ
+        | {
+            "DEBUG": "false",
+            "SECRET_KEY": "benchmark-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "DATABASE_URL": f"postgresql://{database['USER']}@/{database['NAME']}?host={database['HOST']}",
+            "STATIC_ROOT": static_root,
+            "SECURE_COOKIES": "false",
+            "LOG_LEVEL": "WARNING",
+            "WEB_CONCURRENCY": str(workers),
+            "GUNICORN_THREADS": str(threads),
+        }
+        | (env or {})
+    )
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=PROJECT,
+        env=server_env,
+        check=True,
+    )
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            str(PROJECT / ".venv/bin/gunicorn"),
+            "impfportal.wsgi",
+            "-c",
+            "gunicorn.conf.py",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--access-logfile",
+            "/dev/null",
+        ],
+        cwd=PROJECT,
+        env=server_env,
+        start_new_session=True,
+    )
+    try:
+        wait_until_up(port)
+        yield port
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+        shutil.rmtree(static_root, ignore_errors=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_up(port: int) -> None:
+    for _ in range(100):
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("gunicorn did not come up")
+
+
+def one_day_released(*, name: str, centre_code: str = "CN01"):
+    """A centre's appointments of tomorrow (12,000 doses of Comirnaty delivered: the day's full
+    capacity), planned and released a minute ago. Returns (centre, day, release)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from centres.models import Centre
+    from centres.services import centres_load
+    from supply.models import Delivery, PlanRun, Vaccine
+    from supply.services.planning import plan_run_execute
+    from waitingroom.models import Release
+    from waitingroom.services import release_schedule
+
+    centres_load()
+    centre = Centre.objects.get(code=centre_code)
+    day = timezone.localdate() + timedelta(days=1)
+    comirnaty = Vaccine.objects.get(code="comirnaty")
+    Delivery.objects.create(centre=centre, vaccine=comirnaty, date=day, doses=12_000, status="delivered")
+    plan_run_execute(
+        run_id=PlanRun.objects.create(reason=f"benchmark: {name}").pk, plan_from=day, plan_to=day
+    )
+    release = Release.objects.create(
+        name=f"benchmark: {name}",
+        first_day=day,
+        last_day=day,
+        opens_at=timezone.now() - timedelta(minutes=1),
+        hotline_percent=0,
+    )
+    release.centres.set([centre])
+    return centre, day, release_schedule(release=release)

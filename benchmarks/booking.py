@@ -12,21 +12,14 @@ database is checked for appointments booked twice.
 """
 
 import http.client
-import os
 import random
 import re
-import signal
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import threading
 import time
-from datetime import timedelta
 from urllib.parse import urlencode
 
-from _setup import PROJECT, arguments, report, setup_django
+from _setup import arguments, gunicorn, one_day_released, report, setup_django
 
 CENTRE = "CN01"
 CLIENTS = 64
@@ -36,60 +29,17 @@ TIME_VALUE = re.compile(r'name="time" value="([^"]+)"')
 def main() -> None:
     args = arguments(__doc__.splitlines()[0], extra=_extra_arguments)
     setup_django()
-    from django.conf import settings
-    from django.utils import timezone
+    from waitingroom.services import release_close
 
-    from centres.models import Centre
-    from centres.services import centres_load
-    from supply.models import Delivery, PlanRun, Vaccine
-    from supply.services.planning import plan_run_execute
-
-    centres_load()
-    centre = Centre.objects.get(code=CENTRE)
-    day = timezone.localdate() + timedelta(days=1)
-    comirnaty = Vaccine.objects.get(code="comirnaty")
-    Delivery.objects.create(centre=centre, vaccine=comirnaty, date=day, doses=12_000, status="delivered")
-    plan_run_execute(
-        run_id=PlanRun.objects.create(reason="benchmark: booking").pk, plan_from=day, plan_to=day
-    )
+    # Planned is not bookable: the day is released, and closing its waiting room at once leaves
+    # the appointments bookable without a queue in front of the booking pages.
+    centre, day, release = one_day_released(name="booking", centre_code=CENTRE)
+    release_close(release_id=release.pk)
     from booking.selectors import free_pairs
 
     pairs = free_pairs(by="centre", centre_ids=[centre.id]).total()
 
-    database = settings.DATABASES["default"]
-    static_root = tempfile.mkdtemp(prefix="impfportal-bench-static-")
-    env = os.environ | {
-        "DEBUG": "false",
-        "SECRET_KEY": "benchmark-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "DATABASE_URL": f"postgresql://{database['USER']}@/{database['NAME']}?host={database['HOST']}",
-        "STATIC_ROOT": static_root,
-        "SECURE_COOKIES": "false",
-        "LOG_LEVEL": "WARNING",
-        "WEB_CONCURRENCY": str(args.workers),
-        "GUNICORN_THREADS": str(args.threads),
-    }
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=PROJECT, env=env, check=True
-    )
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            str(PROJECT / ".venv/bin/gunicorn"),
-            "impfportal.wsgi",
-            "-c",
-            "gunicorn.conf.py",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--access-logfile",
-            "/dev/null",
-        ],
-        cwd=PROJECT,
-        env=env,
-        start_new_session=True,
-    )
-    try:
-        _wait_until_up(port)
+    with gunicorn(workers=args.workers, threads=args.threads) as port:
         load = Load(port, f"/termin/impfzentrum/{CENTRE}/{day.isoformat()}/comirnaty/")
         started = time.perf_counter()
         threads = [threading.Thread(target=load.client, args=(n,)) for n in range(args.clients)]
@@ -98,9 +48,6 @@ def main() -> None:
         for thread in threads:
             thread.join()
         elapsed = time.perf_counter() - started
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
 
     double = _double_bookings()
     latencies = sorted(load.latencies)
@@ -233,24 +180,6 @@ def _double_bookings() -> int:
             """
         )
         return cursor.fetchone()[0]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_until_up(port: int) -> None:
-    for _ in range(100):
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("gunicorn did not come up")
 
 
 if __name__ == "__main__":

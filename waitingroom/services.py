@@ -185,19 +185,13 @@ def queue_join(*, release_id: int, client_address: str) -> Ticket:
     opening; after it, the place is the ticket's number (arrival order). Raises QueueClosed
     (not in pre-queue or open), TooManyJoins (this address drew too many just now).
 
-    Two statements: the join limit's count, and the insert. Whether the queue is open comes
-    from the process's copy of the queue states (a few seconds old at most: a join in the
-    seconds after a sell-out is told "sold out" by its first poll)."""
+    Whether the queue is open comes from the process's copy of the queue states (a few seconds
+    old at most: a join in the seconds after a sell-out is told "sold out" by its first poll);
+    the rest is one statement."""
     state = queue_state(release_id)
     if state is None or not state.active:
         raise QueueClosed()
     client = client_key(client_address)
-    since = timezone.now() - timedelta(minutes=1)
-    if (
-        Ticket.objects.filter(release_id=release_id, client=client, created_at__gte=since).count()
-        >= settings.WAITINGROOM_JOINS_PER_MINUTE
-    ):
-        raise TooManyJoins()
     for _attempt in range(3):
         try:
             return _draw(release_id, client)
@@ -207,26 +201,40 @@ def queue_join(*, release_id: int, client_address: str) -> Ticket:
 
 
 def _draw(release_id: int, client: str) -> Ticket:
-    # One statement in autocommit, so the release row's lock (which orders numbers, and which the
-    # opening's draw takes) is held only inside PostgreSQL, not while Python runs between a BEGIN
-    # and a COMMIT. Inside a caller's transaction a savepoint keeps a failed insert from
-    # spoiling it.
+    # One statement in autocommit (the join limit's count, the number, the insert), so the
+    # release row's lock (which orders numbers, and which the opening's draw takes) is held only
+    # inside PostgreSQL, never while Python runs between a BEGIN and a COMMIT; and one round
+    # trip. Inside a caller's transaction a savepoint keeps a failed insert from spoiling it.
     code = new_code(TICKET_CODE_LENGTH)
     atomic = transaction.atomic() if connection.in_atomic_block else nullcontext()
     with atomic, connection.cursor() as cursor:
         cursor.execute(
             """
             WITH r AS (
-                UPDATE waitingroom_release SET joined = joined + 1 WHERE id = %s
+                UPDATE waitingroom_release SET joined = joined + 1
+                WHERE id = %(release)s AND (
+                    SELECT count(*) FROM waitingroom_ticket
+                    WHERE release_id = %(release)s AND client = %(client)s
+                      AND created_at >= now() - interval '1 minute'
+                ) < %(limit)s
                 RETURNING joined, prequeue_size
             )
             INSERT INTO waitingroom_ticket (release_id, number, place, code, client, created_at)
-            SELECT %s, r.joined, CASE WHEN r.prequeue_size IS NULL THEN NULL ELSE r.joined END, %s, %s, now()
+            SELECT %(release)s, r.joined, CASE WHEN r.prequeue_size IS NULL THEN NULL ELSE r.joined END,
+                   %(code)s, %(client)s, now()
             FROM r RETURNING id, number, place, created_at
             """,
-            [release_id, release_id, code, client],
+            {
+                "release": release_id,
+                "client": client,
+                "code": code,
+                "limit": settings.WAITINGROOM_JOINS_PER_MINUTE,
+            },
         )
-        pk, number, place, created_at = cursor.fetchone()
+        row = cursor.fetchone()
+    if row is None:
+        raise TooManyJoins()
+    pk, number, place, created_at = row
     return Ticket(
         pk=pk,
         release_id=release_id,
