@@ -184,7 +184,7 @@ def upcoming_release(now: datetime | None = None) -> QueueState | None:
 
 
 @lru_cache(maxsize=4)
-def _places(seed: int, size: int) -> array:
+def drawn_places(seed: int, size: int) -> array:
     """The drawn places of pre-queue numbers 1..size: places[number - 1] is that number's place.
     A uniform random permutation (Fisher-Yates with a seeded generator): the same seed gives
     the same draw in every process, so each can answer "which place?" without a query."""
@@ -203,7 +203,7 @@ def place_of(number: int, prequeue_size: int | None, draw_seed: int | None) -> i
         return None
     if number > prequeue_size:
         return number
-    return _places(draw_seed, prequeue_size)[number - 1]
+    return drawn_places(draw_seed, prequeue_size)[number - 1]
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from booking.codes import new_code
+from booking.codes import clean_code, new_code
+from centres.models import Centre
 from supply.locking import lock_centres_for_planning, ticker_lock
 from supply.services.plan_state import forget
 from waitingroom.exceptions import (
@@ -26,7 +27,7 @@ from waitingroom.exceptions import (
 )
 from waitingroom.models import Release, Ticket
 from waitingroom.selectors import (
-    _places,
+    drawn_places,
     effective_status,
     enter_window,
     in_process,
@@ -52,7 +53,7 @@ def release_schedule(*, release: Release) -> Release:
     (the planner keeps every appointment with `bookable_from` set). Raises ReleaseInvalid if
     nothing in the scope can be released."""
     scope = release_scope(release)
-    centre_ids = scope["centre_ids"] or list(_all_centre_ids())
+    centre_ids = scope["centre_ids"] or list(Centre.objects.values_list("id", flat=True))
     with transaction.atomic():
         lock_centres_for_planning(centre_ids)
         where, params = _unreleased_firsts(release, scope)
@@ -155,12 +156,6 @@ def _unreleased_firsts(release: Release, scope: dict) -> tuple[str, list]:
     return " AND ".join(where), params
 
 
-def _all_centre_ids():
-    from centres.models import Centre
-
-    return Centre.objects.values_list("id", flat=True)
-
-
 def release_close(*, release_id: int) -> Release:
     """End the release's waiting room (its appointments stay bookable, without a queue)."""
     with transaction.atomic():
@@ -248,8 +243,6 @@ def _draw(release_id: int, client: str) -> Ticket:
 
 def ticket_find(*, release_id: int, code: str) -> Ticket:
     """The ticket with this code (to restore a place on another browser). Raises TicketNotFound."""
-    from booking.codes import clean_code
-
     ticket = Ticket.objects.filter(release_id=release_id, code=clean_code(code)).first()
     if ticket is None:
         raise TicketNotFound()
@@ -333,7 +326,7 @@ def _advance(release: Release, now: datetime) -> None:
         fields |= {"prequeue_size", "draw_seed"}
     state = dict(release.state or {})
     if status == Status.OPEN:
-        if now.date() > release.last_day:
+        if timezone.localdate(now) > release.last_day:
             status = Status.CLOSED
             release.closed_at = now
             fields.add("closed_at")
@@ -365,12 +358,12 @@ def _advance(release: Release, now: datetime) -> None:
 
 def _draw_places(release: Release) -> None:
     """At the opening: shuffle the numbers of those who joined before it (1..N) into places 1..N,
-    uniformly at random (selectors._places); those who joined after the opening but before this
+    uniformly at random (selectors.drawn_places); those who joined after the opening but before this
     tick keep their arrival order behind them. Each ticket's place is stored, so that the tick
     can call by place."""
     release.prequeue_size = Ticket.objects.filter(release=release, created_at__lt=release.opens_at).count()
     release.draw_seed = secrets.randbits(62)
-    places = _places(release.draw_seed, release.prequeue_size)
+    places = drawn_places(release.draw_seed, release.prequeue_size)
     with connection.cursor() as cursor:
         cursor.execute(
             """

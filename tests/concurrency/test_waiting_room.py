@@ -9,13 +9,14 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
+from supply.locking import ticker_lock
 from tests.booking.conftest import plan
 from tests.concurrency.test_booking_race import in_parallel
 from tests.factories import CentreFactory
 from tests.waitingroom.conftest import make_release
 from waitingroom import services
 from waitingroom.models import Release, Ticket
-from waitingroom.services import queue_join, queue_tick
+from waitingroom.services import queue_join, queue_tick, queue_ticker
 
 race = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -93,3 +94,30 @@ def test_parallel_ticks_call_no_one_beyond_the_limit(opening):
     assert Ticket.objects.filter(called_at__isnull=False).count() == 5
     assert sorted(Ticket.objects.values_list("place", flat=True)) == list(range(1, 9))
     connection.close()
+
+
+@race
+def test_one_ticker_at_a_time(opening):
+    """Several q-cluster workers may start the ticker: a second one returns at once, the first ticks."""
+    holding, done = threading.Event(), threading.Event()
+
+    def hold_the_lock():
+        try:
+            with ticker_lock() as mine:
+                assert mine
+                holding.set()
+                done.wait(timeout=10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=hold_the_lock)
+    thread.start()
+    try:
+        assert holding.wait(timeout=10)
+        assert queue_ticker(seconds=0) == 0
+        assert Release.objects.get(pk=opening.pk).status == Release.Status.SCHEDULED  # not ticked
+    finally:
+        done.set()
+        thread.join(timeout=10)
+    assert queue_ticker(seconds=0) == 1
+    assert Release.objects.get(pk=opening.pk).status == Release.Status.OPEN

@@ -14,7 +14,7 @@ from tests.booking.conftest import person, tomorrow
 from tests.waitingroom.conftest import make_release, open_now, tick
 from waitingroom.exceptions import AdmissionLapsed, AdmissionUsed, NotCalledYet, ReleaseInvalid, TooManyJoins
 from waitingroom.models import Release, Ticket
-from waitingroom.selectors import _places, in_process, place_of, queue_state
+from waitingroom.selectors import drawn_places, in_process, place_of, queue_state
 from waitingroom.services import admission_enter, queue_join
 from waitingroom.tokens import admission_owner
 
@@ -101,12 +101,12 @@ def test_prequeue_places_are_drawn_at_the_opening_and_arrival_order_is_kept_afte
 def test_the_draw_is_uniform():
     """Each of 5 pre-queue tickets lands on each of the 5 places about equally often."""
     draws = 5000
-    counts = Counter((number, _places(seed, 5)[number]) for seed in range(draws) for number in range(5))
+    counts = Counter((number, drawn_places(seed, 5)[number]) for seed in range(draws) for number in range(5))
     expected = draws / 5
     chi_square = sum((counts[(n, p)] - expected) ** 2 / expected for n in range(5) for p in range(1, 6))
     # 16 degrees of freedom for the 5x5 table with fixed margins: p = 0.001 at 39.3.
     assert chi_square < 39.3
-    assert _places(7, 5).tolist() != _places(8, 5).tolist()
+    assert drawn_places(7, 5).tolist() != drawn_places(8, 5).tolist()
 
 
 def test_joins_per_address_are_limited(centre, settings):
