@@ -91,9 +91,15 @@ class Command(BaseCommand):
 
     def _serve(self, host, port, login):
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        # Each child in a process group of its own, so that a stop that runs out of patience can
+        # kill a child with everything it started (the worker's task processes: the waiting
+        # room's ticker runs for most of each minute); Ctrl-C then reaches only this process,
+        # which stops them.
         children = [
-            subprocess.Popen([*manage, "runserver", f"{host}:{port}", "--noreload", "--skip-checks"]),
-            subprocess.Popen([*manage, "qcluster"]),
+            subprocess.Popen(
+                [*manage, "runserver", f"{host}:{port}", "--noreload", "--skip-checks"], process_group=0
+            ),
+            subprocess.Popen([*manage, "qcluster"], process_group=0),
         ]
         url = f"http://{host}:{port}"
         self.stdout.write(
@@ -107,15 +113,11 @@ class Command(BaseCommand):
         # SIGTERM (and SIGHUP, a closed terminal) get the same orderly stop as Ctrl-C.
         for signum in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, _raise_terminate)
-        interrupted = False
         try:
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)
             self.stderr.write("A demo process ended unexpectedly; stopping the others.")
-        except KeyboardInterrupt:
-            # Ctrl-C reached every process of the terminal's group: the children stop by themselves.
-            interrupted = True
-        except _Terminate:
+        except (KeyboardInterrupt, _Terminate):
             pass
         finally:
             # A second SIGTERM must not cut the stop short and leave the worker running:
@@ -123,7 +125,7 @@ class Command(BaseCommand):
             for signum in (signal.SIGTERM, signal.SIGHUP):
                 signal.signal(signum, signal.SIG_IGN)
             self.stdout.write("\nStopping ...")
-            _stop(children, already_signalled=interrupted)
+            _stop(children)
             if settings.EMBEDDED_PGDATA:
                 embedded_postgres.stop(settings.EMBEDDED_PGDATA)
             self.stdout.write("Stopped.")
@@ -147,15 +149,17 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
-def _stop(children: list[subprocess.Popen], *, already_signalled: bool) -> None:
-    if not already_signalled:
-        for child in children:
-            if child.poll() is None:
-                child.terminate()
-    deadline = time.monotonic() + 15
+def _stop(children: list[subprocess.Popen]) -> None:
+    """SIGTERM to each child; who has not stopped after 10 s is killed with its whole group
+    (the task worker waits for a running task, and its task processes would outlive it and
+    fail when the database stops next)."""
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    deadline = time.monotonic() + 10
     for child in children:
         try:
             child.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            child.kill()
+            os.killpg(child.pid, signal.SIGKILL)
             child.wait()
