@@ -300,3 +300,12 @@ def test_a_state_change_reaches_every_process_within_the_refresh_interval(
     assert json.loads(client.get(url).content)["status"] == "open"  # the copy may be this old
     clock[0] += 0.2
     assert json.loads(client.get(url).content)["status"] == "sold_out"
+
+
+def test_the_landing_page_tells_of_the_release(client, centre):
+    release = make_release(opens_in=timedelta(minutes=30))
+    assert "öffnet um" in text(client.get("/")) and "schon im Warteraum anstellen" in text(client.get("/"))
+    open_now(release)
+    assert "Zum Buchen stellen Sie sich im Warteraum an" in text(client.get("/"))
+    Release.objects.filter(pk=release.pk).update(status=Release.Status.CLOSED, closed_at=timezone.now())
+    assert "Warteraum" not in text(client.get("/")).split("<main")[1].split("</main>")[0]
