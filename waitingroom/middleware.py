@@ -40,8 +40,7 @@ class AdmissionGate:
         match = request.resolver_match
         if match is None or match.namespace != "booking":
             return None
-        cookie = request.COOKIES.get(ADMISSION_COOKIE)
-        genuine = admission_read(cookie, now=None)
+        genuine = admission_read(request.COOKIES.get(ADMISSION_COOKIE))
         if genuine is not None:
             # Its holds stay its own after it has run out too (the confirmation page, a reload).
             request.hold_owner = genuine.owner

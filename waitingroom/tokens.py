@@ -63,15 +63,14 @@ def admission_sign(*, release_id: int, ticket_id: int, until: datetime) -> str:
     return signing.dumps({"r": release_id, "t": ticket_id, "u": int(until.timestamp())}, salt=_ADMISSION_SALT)
 
 
-def admission_read(value: str | None, *, now: datetime | None) -> Admission | None:
-    """The admission in this cookie value, if it is genuine and has not run out at `now` (with
-    now=None: genuine, whether or not it has run out)."""
+def admission_read(value: str | None) -> Admission | None:
+    """The admission in this cookie value if it is genuine, whether or not it has run out
+    (`Admission.until`): its holds stay its own after it has run out too."""
     data = _load(value, _ADMISSION_SALT)
     try:
-        admission = Admission(int(data["r"]), int(data["t"]), datetime.fromtimestamp(int(data["u"]), tz=UTC))
+        return Admission(int(data["r"]), int(data["t"]), datetime.fromtimestamp(int(data["u"]), tz=UTC))
     except (KeyError, TypeError, ValueError, OverflowError, OSError):
         return None
-    return admission if now is None or admission.until > now else None
 
 
 def _load(value: str | None, salt: str):
