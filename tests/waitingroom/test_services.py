@@ -234,3 +234,23 @@ def test_a_call_not_taken_up_in_time_lapses_and_the_next_is_called(centre):
     release.refresh_from_db()
     assert release.called_up_to == 3
     admission_enter(ticket_id=tickets[0].pk)  # who came in keeps the whole admission
+
+
+def test_the_website_never_claims_what_it_does_not_show_as_free(centre):
+    """Invariant 7 with a hotline contingent: the claims skip the hotline's pairs exactly as the
+    availability does, so booking every pair shown free leaves none for the website."""
+    make_release(hotline_percent=10)
+    vaccine_id = Appointment.objects.first().vaccine_id
+    shown = free_pairs(by="centre").total()
+    held = []
+    for n in range(shown):
+        held.append(
+            hold_create_next(centre_id=centre.id, vaccine_id=vaccine_id, day=tomorrow(), owner=f"o{n}")
+        )
+    assert not any(hold.first.hotline_only for hold in held)
+    assert free_pairs(by="centre").total() == 0
+    from booking.exceptions import NoFreePair
+
+    with pytest.raises(NoFreePair):
+        hold_create_next(centre_id=centre.id, vaccine_id=vaccine_id, day=tomorrow(), owner="one more")
+    assert free_pairs(by="centre", channel="hotline").total() == 6
