@@ -42,6 +42,11 @@ def parse_birth_date(text: str) -> date:
         raise ValidationError(
             _("Diesen Tag gibt es nicht. Bitte prüfen Sie Tag und Monat."), code="impossible"
         ) from None
+    return check_birth_date(born)
+
+
+def check_birth_date(born: date) -> date:
+    """A birth date is not in the future and not implausibly long ago (ValidationError)."""
     today = timezone.localdate()
     if born > today:
         raise ValidationError(_("Das Geburtsdatum liegt in der Zukunft. Bitte prüfen Sie es."), code="future")
@@ -137,7 +142,7 @@ class EligibilityForm(forms.Form):
         self.fields["group"].initial = self.NO_GROUP
 
 
-def _validate_phone(value: str) -> str:
+def validate_phone(value: str) -> str:
     digits = re.sub(r"\D", "", value)
     if not _PHONE.fullmatch(value) or not 6 <= len(digits) <= 15:
         raise ValidationError(
@@ -173,7 +178,7 @@ class PersonForm(forms.Form):
         max_length=30,
         required=False,
         help_text=_("Falls sich an Ihrem Termin etwas ändert, rufen wir Sie an."),
-        validators=[_validate_phone],
+        validators=[validate_phone],
         widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}),
     )
     postcode = PostcodeField()

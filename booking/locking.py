@@ -34,7 +34,9 @@ def _in_transaction(cursor) -> None:
         raise RuntimeError("claims hold row locks until commit: call inside transaction.atomic()")
 
 
-def claim_pair(first_id: int, token: uuid.UUID, minutes: int) -> tuple[int, int | None, datetime]:
+def claim_pair(
+    first_id: int, token: uuid.UUID, minutes: int, channel: str = "online"
+) -> tuple[int, int | None, datetime]:
     """Claim a first-dose appointment and its second dose for `minutes`.
 
     Returns (first id, second id, claimed until). Raises SlotTaken unless both were free and
@@ -44,19 +46,30 @@ def claim_pair(first_id: int, token: uuid.UUID, minutes: int) -> tuple[int, int 
         _in_transaction(cursor)
         cursor.execute(
             f"SELECT a.id, a.second_id FROM supply_appointment a"
-            f" WHERE a.id = %s AND a.dose = 1 AND {free('a')} FOR UPDATE SKIP LOCKED",
+            f" WHERE a.id = %s AND a.dose = 1 AND {free('a', channel)} FOR UPDATE SKIP LOCKED",
             [first_id],
         )
         row = cursor.fetchone()
         if row is None:
             raise SlotTaken()
-        return _claim_with_second(cursor, row[0], row[1], token, minutes)
+        return _claim_with_second(cursor, row[0], row[1], token, minutes, channel)
+
+
+# The hotline draws on a release's hotline contingent first, then on the shared pool.
+ORDER = {"online": "a.starts_at", "hotline": "a.hotline_only DESC, a.starts_at"}
 
 
 def claim_next_pair(
-    centre_id: int, vaccine_id: int, start: datetime, end: datetime, token: uuid.UUID, minutes: int
+    centre_id: int,
+    vaccine_id: int,
+    start: datetime,
+    end: datetime,
+    token: uuid.UUID,
+    minutes: int,
+    channel: str = "online",
 ) -> tuple[int, int | None, datetime] | None:
-    """Claim the earliest free pair whose first dose lies in [start, end), or return None.
+    """Claim the earliest free pair whose first dose lies in [start, end), or return None; for
+    the hotline, the earliest of its contingent if there is one.
 
     The pick is a range scan of appointment_free_first_idx in starts_at order; rows locked by
     other claims are skipped, never waited for. A first dose whose second dose is being
@@ -70,8 +83,8 @@ def claim_next_pair(
                 f"""
                 SELECT a.id, a.second_id FROM supply_appointment a
                 WHERE a.centre_id = %s AND a.vaccine_id = %s AND a.dose = 1
-                  AND a.starts_at >= %s AND a.starts_at < %s AND {free("a")} AND a.id <> ALL(%s)
-                ORDER BY a.starts_at LIMIT 1 FOR UPDATE SKIP LOCKED
+                  AND a.starts_at >= %s AND a.starts_at < %s AND {free("a", channel)} AND a.id <> ALL(%s)
+                ORDER BY {ORDER[channel]} LIMIT 1 FOR UPDATE SKIP LOCKED
                 """,
                 [centre_id, vaccine_id, start, end, tried],
             )
@@ -79,16 +92,17 @@ def claim_next_pair(
             if row is None:
                 return None
             try:
-                return _claim_with_second(cursor, row[0], row[1], token, minutes)
+                return _claim_with_second(cursor, row[0], row[1], token, minutes, channel)
             except SlotTaken:
                 tried.append(row[0])  # its second dose is being claimed: try the next pair
         return None
 
 
-def _claim_with_second(cursor, first_id, second_id, token, minutes):
+def _claim_with_second(cursor, first_id, second_id, token, minutes, channel):
     if second_id is not None:
         cursor.execute(
-            f"SELECT a.id FROM supply_appointment a WHERE a.id = %s AND {free('a')} FOR UPDATE SKIP LOCKED",
+            f"SELECT a.id FROM supply_appointment a WHERE a.id = %s AND {free('a', channel)}"
+            " FOR UPDATE SKIP LOCKED",
             [second_id],
         )
         if cursor.fetchone() is None:

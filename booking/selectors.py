@@ -11,10 +11,10 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from booking.codes import clean_code
+from booking.codes import clean_code, identity
 from booking.exceptions import BookingNotFound, HoldNotFound
 from booking.locking import free
-from booking.models import Booking, Hold, PriorityGroup
+from booking.models import Booking, Hold, PriorityGroup, Registration
 from supply.models import Appointment, Vaccine
 
 TZ = ZoneInfo(settings.TIME_ZONE)
@@ -334,3 +334,14 @@ def _candidates(query, columns, first, current_second, starts_at):
 
 def booking_for_person(*, identity: str) -> Booking | None:
     return Booking.objects.filter(identity=identity, status=Booking.Status.ACTIVE).first()
+
+
+def registrations_for(*, first_name: str, last_name: str, birth_date: date):
+    """Registrations of the person with this name and birth date (normalised as for invariant
+    6: case, accents and spacing do not matter), newest first."""
+    key = identity(first_name, last_name, birth_date)
+    return (
+        Registration.objects.select_related("person", "priority_group")
+        .filter(person__identity=key)
+        .order_by("-created_at", "-id")
+    )

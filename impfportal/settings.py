@@ -35,6 +35,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_q",
     "impfportal",
     "centres",
@@ -176,6 +180,41 @@ WAITINGROOM_JOINS_PER_MINUTE = env_int("WAITINGROOM_JOINS_PER_MINUTE", 10, minim
 # Number of trusted proxies in front of the app that append to X-Forwarded-For (0: none, the
 # client address is REMOTE_ADDR).
 WAITINGROOM_TRUSTED_PROXIES = env_int("WAITINGROOM_TRUSTED_PROXIES", 0, minimum=0, maximum=5)
+
+# --- Hotline API (docs/api.md) -------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["impfportal.api.auth.ClientTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["impfportal.api.auth.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["impfportal.api.auth.ClientRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "impfportal.api.views.Pages",
+    "DEFAULT_SCHEMA_CLASS": "impfportal.api.schema.HotlineAutoSchema",
+    "EXCEPTION_HANDLER": "impfportal.api.problems.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "DATE_INPUT_FORMATS": ["iso-8601"],
+}
+# Bodies above this are refused with 413 before they are read (the largest real one is ~1 KB).
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 65536, minimum=1024)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Impfportal Sachsen – Hotline-Schnittstelle",
+    "DESCRIPTION": (
+        "REST-Schnittstelle für die Software der Impf-Hotline: Zentren, freie Terminpaare, "
+        "Registrierungen, Reservierungen, Buchungen und Freigaben. Alle Fehler kommen als "
+        "`application/problem+json` (RFC 9457) mit stabilem `code` und einem deutschen `detail` "
+        "zum Vorlesen. Jede Anfrage nennt im Header `X-Agent-Id` die Person am Telefon; jeder "
+        "Schreibzugriff steht im Protokoll und kann mit `Idempotency-Key` gefahrlos wiederholt werden."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {},
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+}
 
 # --- Security -------------------------------------------------------------------------------
 SECURE_COOKIES = env_bool("SECURE_COOKIES", not DEBUG)

@@ -32,4 +32,5 @@ urlpatterns += i18n_patterns(
 )
 urlpatterns += [
     path("admin/", admin.site.urls),
+    path("", include("impfportal.api.urls")),
 ]

@@ -17,3 +17,38 @@ def fresh_queue_states(settings):
     selectors.clear_cache()
     yield
     selectors.clear_cache()
+
+
+@pytest.fixture
+def make_hotline(db):
+    """An API client (DRF's test client) signed in as a new hotline client with these scopes,
+    naming agent "agent-7" on every request."""
+    from rest_framework.test import APIClient
+
+    from impfportal.api.services import api_client_create
+    from impfportal.models import Scope
+
+    def make(scopes=tuple(Scope.values), name=None, agent="agent-7", **options):
+        client, token = api_client_create(
+            name=name or f"Call-Center {ApiClientCounter.next()}", scopes=list(scopes), **options
+        )
+        api = APIClient(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_X_AGENT_ID=agent)
+        api.client_row, api.token = client, token
+        return api
+
+    return make
+
+
+@pytest.fixture
+def hotline(make_hotline):
+    """A hotline client with every scope."""
+    return make_hotline()
+
+
+class ApiClientCounter:
+    count = 0
+
+    @classmethod
+    def next(cls) -> int:
+        cls.count += 1
+        return cls.count

@@ -268,6 +268,23 @@ def release_free(release: Release) -> int:
     return free_pairs(by="centre", **release_scope(release)).total()
 
 
+def release_hotline_free(release: Release) -> int:
+    """Free pairs of the release's hotline contingent: what the hotline sees beyond the website."""
+    scope = release_scope(release)
+    return (
+        free_pairs(by="centre", channel="hotline", **scope).total() - free_pairs(by="centre", **scope).total()
+    )
+
+
+def releases_current():
+    """Releases whose queue has not been ended, soonest first (the hotline's overview)."""
+    return (
+        Release.objects.exclude(status=Status.CLOSED)
+        .prefetch_related("centres", "vaccines")
+        .order_by("opens_at", "id")
+    )
+
+
 def release_held(release: Release) -> int:
     return held_pairs(**release_scope(release))
 

@@ -13,19 +13,26 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from booking import locking
-from booking.exceptions import HoldExpired, HoldNotExtendable, HoldNotFound, MoveNotPossible, NoFreePair
-from booking.models import Hold
+from booking.exceptions import (
+    HoldExpired,
+    HoldNotExtendable,
+    HoldNotFound,
+    MoveNotPossible,
+    NoFreePair,
+    SlotTaken,
+)
+from booking.models import Channel, Hold
 from booking.selectors import local_midnight, rotation_candidates, swap_candidates
 from supply.models import Appointment
 
 
 @transaction.atomic(durable=True)
-def hold_create(*, first_id: int, owner: str) -> Hold:
+def hold_create(*, first_id: int, owner: str, channel: str = Channel.ONLINE) -> Hold:
     """Hold this first-dose appointment and its second dose for `owner` (a browser session or
     a hotline agent); the owner's other live holds end. Raises SlotTaken."""
     _end_holds_of(owner)
     token = uuid.uuid4()
-    first_id, second_id, until = locking.claim_pair(first_id, token, settings.BOOKING_HOLD_MINUTES)
+    first_id, second_id, until = locking.claim_pair(first_id, token, settings.BOOKING_HOLD_MINUTES, channel)
     return Hold.objects.create(
         token=token, first_id=first_id, second_id=second_id, owner=owner, expires_at=until
     )
@@ -33,23 +40,47 @@ def hold_create(*, first_id: int, owner: str) -> Hold:
 
 @transaction.atomic(durable=True)
 def hold_create_next(
-    *, centre_id: int, vaccine_id: int, day: date, owner: str, after: time | None = None
+    *,
+    centre_id: int,
+    vaccine_id: int,
+    day: date,
+    owner: str,
+    after: time | None = None,
+    until: date | None = None,
+    channel: str = Channel.ONLINE,
 ) -> Hold:
-    """Hold the earliest free pair at a centre and vaccine on `day` (from `after` on).
-    Raises NoFreePair."""
+    """Hold the earliest free pair at a centre and vaccine on `day` (from `after` on), or on
+    the days up to `until`; the hotline's own contingent first. Raises NoFreePair."""
+    start = datetime.combine(day, after or time(0), tzinfo=local_midnight(day).tzinfo)
+    end = local_midnight((until or day) + timedelta(days=1))
+    hold = _hold_first_in(centre_id, vaccine_id, max(start, timezone.now()), end, owner, channel)
+    if hold is None:
+        raise NoFreePair()
+    return hold
+
+
+@transaction.atomic(durable=True)
+def hold_create_at(
+    *, centre_id: int, vaccine_id: int, starts_at: datetime, owner: str, channel: str = Channel.ONLINE
+) -> Hold:
+    """Hold a free pair whose first dose starts at `starts_at` (any of that time step's lanes;
+    the hotline's contingent first). Raises SlotTaken."""
+    if starts_at <= timezone.now():
+        raise SlotTaken()
+    hold = _hold_first_in(centre_id, vaccine_id, starts_at, starts_at + timedelta(seconds=1), owner, channel)
+    if hold is None:
+        raise SlotTaken()
+    return hold
+
+
+def _hold_first_in(centre_id, vaccine_id, start, end, owner, channel) -> Hold | None:
     _end_holds_of(owner)
     token = uuid.uuid4()
-    start = datetime.combine(day, after or time(0), tzinfo=local_midnight(day).tzinfo)
     claimed = locking.claim_next_pair(
-        centre_id,
-        vaccine_id,
-        max(start, timezone.now()),
-        local_midnight(day + timedelta(days=1)),
-        token,
-        settings.BOOKING_HOLD_MINUTES,
+        centre_id, vaccine_id, start, end, token, settings.BOOKING_HOLD_MINUTES, channel
     )
     if claimed is None:
-        raise NoFreePair()
+        return None
     first_id, second_id, until = claimed
     return Hold.objects.create(
         token=token, first_id=first_id, second_id=second_id, owner=owner, expires_at=until

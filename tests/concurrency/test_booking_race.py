@@ -84,14 +84,16 @@ def test_fifty_clients_race_for_ten_pairs(ten_pairs):
     assert free_pairs(by="centre").total() == 0
 
 
-def naive_claim_next_pair(centre_id, vaccine_id, start, end, token, minutes, *, read_together):
+def naive_claim_next_pair(
+    centre_id, vaccine_id, start, end, token, minutes, channel="online", *, read_together
+):
     """The claim without its lock: read the earliest free pair, then write the claim."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             SELECT a.id, a.second_id FROM supply_appointment a
             WHERE a.centre_id = %s AND a.vaccine_id = %s AND a.dose = 1
-              AND a.starts_at >= %s AND a.starts_at < %s AND {locking.free("a")}
+              AND a.starts_at >= %s AND a.starts_at < %s AND {locking.free("a", channel)}
             ORDER BY a.starts_at, a.id LIMIT 1
             """,
             [centre_id, vaccine_id, start, end],

@@ -1,1 +1,0 @@
-"""Api of the booking app (nothing yet)."""
