@@ -34,6 +34,9 @@ keepalive = _env_int("GUNICORN_KEEPALIVE", 5)
 
 # Logs to stdout/stderr, where the container runtime collects them.
 accesslog = "-"
+# The default format logs the query string, where the hotline API takes birth dates
+# (/api/v1/bookings/<code>?birth_date=...): log the path only, no personal data.
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 

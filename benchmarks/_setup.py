@@ -156,9 +156,10 @@ def wait_until_up(port: int) -> None:
     raise RuntimeError("gunicorn did not come up")
 
 
-def one_day_released(*, name: str, centre_code: str = "CN01"):
-    """A centre's appointments of tomorrow (12,000 doses of Comirnaty delivered: the day's full
-    capacity), planned and released a minute ago. Returns (centre, day, release)."""
+def one_day_released(*, name: str, centre_code: str = "CN01", days_ahead: int = 1, hotline_percent: int = 0):
+    """A centre's appointments of tomorrow, or `days_ahead` days from today (12,000 doses of
+    Comirnaty delivered: the day's full capacity), planned and released a minute ago with
+    `hotline_percent` of the pairs kept for the hotline. Returns (centre, day, release)."""
     from datetime import timedelta
 
     from django.utils import timezone
@@ -172,7 +173,7 @@ def one_day_released(*, name: str, centre_code: str = "CN01"):
 
     centres_load()
     centre = Centre.objects.get(code=centre_code)
-    day = timezone.localdate() + timedelta(days=1)
+    day = timezone.localdate() + timedelta(days=days_ahead)
     comirnaty = Vaccine.objects.get(code="comirnaty")
     Delivery.objects.create(centre=centre, vaccine=comirnaty, date=day, doses=12_000, status="delivered")
     plan_run_execute(
@@ -183,7 +184,7 @@ def one_day_released(*, name: str, centre_code: str = "CN01"):
         first_day=day,
         last_day=day,
         opens_at=timezone.now() - timedelta(minutes=1),
-        hotline_percent=0,
+        hotline_percent=hotline_percent,
     )
     release.centres.set([centre])
     return centre, day, release_schedule(release=release)

@@ -147,6 +147,9 @@ class CentreView(HotlineView):
         operation_id="centre_read",
         tags=["Impfzentren"],
         summary="Ein Impfzentrum",
+        description=gettext_lazy(
+            "Ein aktives Impfzentrum mit Öffnungszeiten, Schließtagen und der Kapazität der nächsten 14 Tage."
+        ),
         responses={200: CentreOut, 404: problem("`centre_not_found`")},
     )
     def get(self, request, code):

@@ -18,6 +18,8 @@ from django.utils.translation import gettext as _
 
 from centres.models import Centre
 from centres.services import centres_load
+from impfportal.api.services import api_client_create, api_client_revoke
+from impfportal.models import ApiClient, Scope, token_digest
 from supply import parsers
 from supply.models import Appointment, DeliveryUpload, PlanningSettings, PlanRun
 from supply.replay import DELIVERIES_FILE
@@ -208,6 +210,32 @@ def _start_of(day: date) -> datetime:
 
 def demo_password_file() -> Path:
     return Path(settings.BASE_DIR) / "var" / "demo-admin-password.txt"
+
+
+DEMO_API_CLIENT = "Demo-Call-Center"
+
+
+def demo_api_token_file() -> Path:
+    return Path(settings.BASE_DIR) / "var" / "demo-api-token.txt"
+
+
+def demo_api_client_ensure(*, token_file: Path) -> str:
+    """The demo's hotline API client with every scope; its token is kept in `token_file` (under
+    var/) so that a second `make run` prints the same one. Returns the token."""
+    token = token_file.read_text().strip() if token_file.exists() else ""
+    client = ApiClient.objects.filter(name=DEMO_API_CLIENT).first()
+    if client is not None and token and client.token_hash == token_digest(token) and not client.revoked_at:
+        return token
+    if client is not None:  # the token file was lost or the client revoked: start afresh
+        api_client_revoke(client=client)
+        ApiClient.objects.filter(pk=client.pk).update(
+            name=f"{DEMO_API_CLIENT} (bis {timezone.now():%d.%m.%Y %H:%M})"
+        )
+    _client, token = api_client_create(name=DEMO_API_CLIENT, scopes=list(Scope.values))
+    token_file.parent.mkdir(parents=True, exist_ok=True)
+    token_file.write_text(token + "\n")
+    token_file.chmod(0o600)
+    return token
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,9 @@ def make_hotline(db):
         client, token = api_client_create(
             name=name or f"Call-Center {ApiClientCounter.next()}", scopes=list(scopes), **options
         )
-        api = APIClient(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_X_AGENT_ID=agent)
+        api = APIClient()
+        # Credentials, not defaults: a test replaces them with api.credentials(...).
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_X_AGENT_ID=agent)
         api.client_row, api.token = client, token
         return api
 

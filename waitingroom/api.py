@@ -1,11 +1,13 @@
 """The hotline API's view of releases: what is open or coming, and how much of each release's
 hotline contingent is left. The hotline never queues; this is for the agent to tell callers."""
 
+import re
+
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -15,6 +17,8 @@ from impfportal.api.views import HotlineView, Pages
 from impfportal.models import Scope
 from waitingroom.models import Release
 from waitingroom.selectors import effective_status, release_free, release_hotline_free, releases_current
+
+RELEASE_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits within a bigint
 
 
 class ReleaseOut(serializers.Serializer):
@@ -33,20 +37,30 @@ class ReleaseOut(serializers.Serializer):
     )
     pairs = serializers.IntegerField(help_text=gettext_lazy("freigegebene Terminpaare"))
     hotline_pairs = serializers.IntegerField(help_text=gettext_lazy("davon für die Hotline zurückgehalten"))
-    hotline_free = serializers.IntegerField(help_text=gettext_lazy("davon jetzt noch frei"))
+    hotline_free = serializers.IntegerField(
+        help_text=gettext_lazy("davon jetzt noch frei (vor der Öffnung: das ganze Kontingent)")
+    )
     online_free = serializers.IntegerField(
-        help_text=gettext_lazy("freie Paare für die Website (ohne Hotline-Kontingent)")
+        help_text=gettext_lazy(
+            "freie Paare für die Website (ohne Hotline-Kontingent; vor der Öffnung: alle übrigen)"
+        )
     )
 
 
 def _release(release: Release) -> dict:
+    status = effective_status(release.status, release.opens_at, release.prequeue_from, timezone.now())
+    if status in (Release.Status.SCHEDULED, Release.Status.PREQUEUE):
+        # Not open yet: none of its pairs can have been claimed (they become bookable at the
+        # opening), so all are still to come. Counting free pairs by the release's centres and
+        # days would instead show what other, open releases of the same scope have left.
+        hotline_free, online_free = release.hotline_pairs, release.pairs - release.hotline_pairs
+    else:
+        hotline_free, online_free = release_hotline_free(release), release_free(release)
     return ReleaseOut(
         {
             "id": release.pk,
             "name": release.name,
-            "status": effective_status(
-                release.status, release.opens_at, release.prequeue_from, timezone.now()
-            ),
+            "status": status,
             "opens_at": release.opens_at,
             "prequeue_from": release.prequeue_from,
             "first_day": release.first_day,
@@ -55,8 +69,8 @@ def _release(release: Release) -> dict:
             "vaccines": sorted(v.code for v in release.vaccines.all()),
             "pairs": release.pairs,
             "hotline_pairs": release.hotline_pairs,
-            "hotline_free": release_hotline_free(release),
-            "online_free": release_free(release),
+            "hotline_free": hotline_free,
+            "online_free": online_free,
         }
     ).data
 
@@ -69,8 +83,10 @@ class ReleasesView(HotlineView):
         operation_id="releases_list",
         tags=["Freigaben"],
         summary="Laufende und kommende Freigaben",
-        description="Freigaben, deren Warteraum nicht beendet ist, die nächste zuerst, mit dem Rest des "
-        "Hotline-Kontingents. Die Hotline stellt sich nie an.",
+        description=gettext_lazy(
+            "Freigaben, deren Warteraum nicht beendet ist, die nächste zuerst, mit dem Rest des "
+            "Hotline-Kontingents. Die Hotline stellt sich nie an."
+        ),
         responses={200: ReleaseOut(many=True)},
     )
     def get(self, request):
@@ -86,10 +102,16 @@ class ReleaseView(HotlineView):
         operation_id="release_read",
         tags=["Freigaben"],
         summary="Eine Freigabe",
+        description=gettext_lazy("Eine Freigabe, auch eine beendete, mit dem Rest des Hotline-Kontingents."),
+        parameters=[OpenApiParameter("release_id", int, OpenApiParameter.PATH)],
         responses={200: ReleaseOut, 404: problem("`release_not_found`")},
     )
     def get(self, request, release_id):
-        release = Release.objects.prefetch_related("centres", "vaccines").filter(pk=release_id).first()
+        # Any text after releases/ reaches this view, so that a mistyped id gets this problem
+        # document rather than the website's HTML "page not found".
+        release = None
+        if RELEASE_ID.fullmatch(release_id):
+            release = Release.objects.prefetch_related("centres", "vaccines").filter(pk=release_id).first()
         if release is None:
             raise Problem(404, "release_not_found", _("Diese Freigabe gibt es nicht."))
         return Response(_release(release))
@@ -97,5 +119,5 @@ class ReleaseView(HotlineView):
 
 urlpatterns = [
     path("releases", ReleasesView.as_view(), name="releases"),
-    path("releases/<int:release_id>", ReleaseView.as_view(), name="release"),
+    path("releases/<str:release_id>", ReleaseView.as_view(), name="release"),
 ]

@@ -40,12 +40,17 @@ COMMON = {
     406: "`not_acceptable`",
     429: "`throttled` (Header Retry-After)",
 }
+PAGINATED = {404: "`not_found`: diese Seite (`page`) gibt es nicht"}
 WRITE_ONLY = {
     409: "`idempotency_in_progress`: dieselbe Anfrage läuft noch (Retry-After)",
     413: "`body_too_large`",
     415: "`unsupported_media_type`",
     422: "`idempotency_key_reused`: derselbe Schlüssel mit anderem Inhalt",
 }
+
+
+# What DRF's TimeField reads (ISO 8601 without offset) and writes: hh:mm[:ss[.ffffff]].
+LOCAL_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
 
 
 class HotlineAutoSchema(AutoSchema):
@@ -84,6 +89,15 @@ class HotlineAutoSchema(AutoSchema):
             )
         return parameters
 
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if isinstance(field, serializers.TimeField) and schema.get("format") == "time":
+            # A local wall-clock time ("08:00:00"), which the `time` format (RFC 3339, with an
+            # offset) would refuse.
+            del schema["format"]
+            schema.update(pattern=LOCAL_TIME_PATTERN, example="08:00:00")
+        return schema
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         if not self._hotline():
@@ -95,6 +109,8 @@ class HotlineAutoSchema(AutoSchema):
         extra = dict(COMMON)
         if self.method in WRITES:
             extra.update(WRITE_ONLY)
+        if self.method == "GET" and self._get_paginator() and self._is_list_view():
+            extra.update(PAGINATED)
         for status_code, codes in extra.items():
             key = str(status_code)
             if key in responses:

@@ -8,25 +8,35 @@ from rest_framework.exceptions import ErrorDetail
 
 
 class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know: a misspelt optional field would otherwise be dropped
-    without a word, and the agent would book something other than what they meant."""
+    """Refuses fields it does not know, and numbers where text belongs: a misspelt optional field
+    would otherwise be dropped without a word (the agent would book something other than they
+    meant), and DRF would quietly turn a name sent as 17 into "17". Such errors are reported
+    with those of the other fields, all at once."""
 
     def to_internal_value(self, data):
-        unknown = {}
-        if isinstance(data, Mapping):
-            message = str(_("Dieses Feld gibt es nicht."))
-            unknown = {
-                name: [ErrorDetail(message, "unknown_field")] for name in sorted(set(data) - set(self.fields))
-            }
+        extra = self._unknown_and_mistyped(data) if isinstance(data, Mapping) else {}
         try:
             value = super().to_internal_value(data)
         except serializers.ValidationError as error:
-            if unknown and isinstance(error.detail, dict):
-                raise serializers.ValidationError({**error.detail, **unknown}) from None
+            if extra and isinstance(error.detail, dict):
+                raise serializers.ValidationError({**error.detail, **extra}) from None
             raise
-        if unknown:  # reported with the other fields' errors, all at once
-            raise serializers.ValidationError(unknown)
+        if extra:
+            raise serializers.ValidationError(extra)
         return value
+
+    def _unknown_and_mistyped(self, data: Mapping) -> dict:
+        errors = {}
+        unknown = str(_("Dieses Feld gibt es nicht."))
+        for name in sorted(set(data) - set(self.fields)):
+            errors[name] = [ErrorDetail(unknown, "unknown_field")]
+        not_text = str(_("Bitte als Text angeben, nicht als Zahl."))
+        for name, field in self.fields.items():
+            value = data.get(name)
+            is_number = isinstance(value, int | float) and not isinstance(value, bool)  # DRF refuses bools
+            if isinstance(field, serializers.CharField) and is_number:
+                errors[name] = [ErrorDetail(not_text, "invalid")]
+        return errors
 
 
 def field_error(field: str, message: str, code: str = "invalid") -> serializers.ValidationError:

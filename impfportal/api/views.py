@@ -12,11 +12,13 @@ import re
 from django.conf import settings
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
+from rest_framework import exceptions
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.views import APIView
 
 from impfportal.api import services
 from impfportal.api.problems import Problem, problem_response
+from impfportal.api.serializers import field_error
 from impfportal.models import ApiClient
 
 logger = logging.getLogger(__name__)
@@ -67,6 +69,11 @@ class HotlineView(APIView):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)  # token, scope, throttle
+        method = request.method.lower()
+        if method not in self.http_method_names or not hasattr(self, method):
+            # 405 before the agent header and the idempotency key: a method the view does not
+            # have must claim no key (nor be told that its key was reused) and log nothing.
+            raise exceptions.MethodNotAllowed(request.method)
         agent = request.headers.get(AGENT_HEADER, "")
         if not AGENT.fullmatch(agent):
             raise Problem(
@@ -201,6 +208,31 @@ class Pages(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def get_page_size(self, request):
+        """The page size asked for, at most `max_page_size`. Unlike DRF, a `page_size` that is no
+        whole number from 1 up is refused with a field error, not silently replaced by 50."""
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        try:
+            size = int(raw)
+        except ValueError:
+            size = 0
+        if size < 1:
+            raise field_error(
+                self.page_size_query_param,
+                _("Bitte eine ganze Zahl ab 1 angeben (höchstens {limit} je Seite).").format(
+                    limit=self.max_page_size
+                ),
+            )
+        return min(size, self.max_page_size)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+        return parameters
 
 
 def with_etag(request, response, source: bytes | None = None):

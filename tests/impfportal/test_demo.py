@@ -4,7 +4,8 @@ import pytest
 from django.core.management import call_command
 
 from centres.models import Centre
-from impfportal.services import demo_appointments_plan, demo_data_load
+from impfportal.models import ApiClient, token_digest
+from impfportal.services import demo_api_client_ensure, demo_appointments_plan, demo_data_load
 from supply.models import Appointment, Delivery, DeliveryRevision, DeliveryUpload, PlanningSettings, PlanRun
 
 TODAY = date(2026, 6, 3)  # a Wednesday
@@ -157,3 +158,20 @@ def test_demo_setup_twice_keeps_data_and_the_printed_login_works(client, setting
     password = (tmp_path / "var" / "demo-admin-password.txt").read_text().strip()
     assert client.login(username="admin", password=password)
     assert client.get("/admin/centres/centre/").status_code == 200
+    # The demo's hotline API token is the same after the second start, and it works.
+    token = (tmp_path / "var" / "demo-api-token.txt").read_text().strip()
+    assert ApiClient.objects.filter(revoked_at__isnull=True).count() == 1
+    api = client.get("/api/v1/centres", HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_X_AGENT_ID="demo")
+    assert api.status_code == 200 and api.json()["count"] == 13
+
+
+@pytest.mark.django_db
+def test_a_lost_demo_api_token_is_replaced_and_the_old_one_revoked(tmp_path):
+    token_file = tmp_path / "token.txt"
+    old = demo_api_client_ensure(token_file=token_file)
+    assert demo_api_client_ensure(token_file=token_file) == old
+    token_file.unlink()
+    new = demo_api_client_ensure(token_file=token_file)
+    assert new != old and token_file.read_text().strip() == new
+    assert ApiClient.objects.get(token_hash=token_digest(old)).revoked_at is not None
+    assert ApiClient.objects.get(token_hash=token_digest(new)).name == "Demo-Call-Center"

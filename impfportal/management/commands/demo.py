@@ -21,6 +21,8 @@ from django.utils import timezone
 from impfportal import embedded_postgres
 from impfportal.services import (
     demo_admin_ensure,
+    demo_api_client_ensure,
+    demo_api_token_file,
     demo_appointments_plan,
     demo_data_load,
     demo_password_file,
@@ -41,6 +43,7 @@ class Command(BaseCommand):
         self.stdout.write("Migrating the database ...")
         call_command("migrate", interactive=False, verbosity=0)
         login = demo_admin_ensure(password_file=demo_password_file())
+        self.api_token = demo_api_client_ensure(token_file=demo_api_token_file())
         admin = get_user_model().objects.get(username=login.username)
         today = timezone.localdate()
         self.stdout.write("Loading the demo data ...")
@@ -106,6 +109,7 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"\n  Impfportal:  {url}/\n"
                 f"  Admin:       {url}/admin/   user: {login.username}   password: {login.password}\n"
+                f"  Hotline-API: {url}/api/docs/   token: {self.api_token}\n"
                 f"  Health:      {url}/healthz\n"
                 "  Stop with Ctrl-C.\n"
             )
