@@ -311,8 +311,8 @@ def _api(args, token: str) -> list[tuple[str, object, str]]:
         (
             "api_bookings",
             load.bookings,
-            f"pairs booked of {pairs} free on the day ({pairs - online} of them the hotline's); "
-            f"{in_database} in the database",
+            f"pairs booked of {pairs:,} free on the day ({pairs - online:,} of them the hotline's); "
+            f"{in_database:,} in the database",
         ),
         ("api_seconds", round(elapsed, 1), "until the day was sold out"),
         ("api_hold_p50_ms", median(load.hold_latencies), "median of a hold request (POST /holds)"),
@@ -326,8 +326,8 @@ def _api(args, token: str) -> list[tuple[str, object, str]]:
         ("api_resent", load.resent, "writes sent again with the same Idempotency-Key"),
         (
             "api_replays_ok",
-            "yes" if replays_ok == replays else "NO",
-            f"{replays_ok} of {replays} last bookings sent again: the stored answer, nothing added",
+            "yes" if replays_ok == replays and in_database == load.bookings else "NO",
+            f"{replays_ok} of {replays} last bookings sent again: the stored answer, no booking added",
         ),
         (
             "api_rate_limit",
@@ -356,8 +356,8 @@ AGE_STEP = 7_919  # a prime not dividing AGE_DAYS: the first AGE_DAYS callers al
 
 def caller(index: int) -> dict:
     """The `index`-th caller: a name and a birth date no other caller of the run has (ages 60 to
-    94, eligible in the first open group and for every vaccine), a Chemnitz postcode, and a phone
-    number, or for every third an e-mail address."""
+    94: eligible by age alone, groups 1 to 3 of the priority groups, and for every vaccine), a
+    Chemnitz postcode, and a phone number, or for every third an e-mail address."""
     from django.utils import timezone
 
     today = timezone.localdate()
@@ -426,7 +426,7 @@ class ApiLoad:
 
     def searcher(self, number: int, done: threading.Event) -> None:
         agent = f"bench-search-{number:03d}"
-        index = 100_000 + number
+        callers = itertools.count(1_000_000 * (number + 1))  # birth dates of callers to come
         while not done.is_set():
             query = urlencode(
                 {
@@ -434,10 +434,9 @@ class ApiLoad:
                     "vaccine": VACCINE,
                     "date_from": self.day.isoformat(),
                     "date_to": (self.day + timedelta(days=AVAILABILITY_DAYS - 1)).isoformat(),
-                    "birth_date": caller(index)["birth_date"],
+                    "birth_date": caller(next(callers))["birth_date"],
                 }
             )
-            index += AVAILABILITY_CLIENTS
             try:
                 status, answer, took, _headers = self.request("GET", f"/api/v1/availability?{query}", agent)
             except OSError as error:

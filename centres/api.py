@@ -153,7 +153,8 @@ class CentreView(HotlineView):
         responses={200: CentreOut, 404: problem("`centre_not_found`")},
     )
     def get(self, request, code):
-        centre = Centre.objects.filter(code=code, active=True).first()
+        # A NUL character cannot be in a code, nor in a PostgreSQL query (it would fail).
+        centre = None if "\x00" in code else Centre.objects.filter(code=code, active=True).first()
         if centre is None:
             raise Problem(
                 404,

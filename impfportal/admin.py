@@ -70,14 +70,6 @@ class ApiClientAdmin(admin.ModelAdmin):
             )
         return badge(_("aktiv"), "good")
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        # The admin saves an added object inside its own transaction, and api_client_create is
-        # durable (it must be the outermost transaction): adding runs without the admin's block.
-        # The admin's log entry of the addition is then written on its own, after the client.
-        if object_id is None and request.method == "POST":
-            return self._changeform_view(request, object_id, form_url, extra_context)
-        return super().changeform_view(request, object_id, form_url, extra_context)
-
     def save_model(self, request, obj, form, change):
         if change:
             super().save_model(request, obj, form, change)

@@ -22,7 +22,8 @@ def fresh_queue_states(settings):
 @pytest.fixture
 def make_hotline(db):
     """An API client (DRF's test client) signed in as a new hotline client with these scopes,
-    naming agent "agent-7" on every request."""
+    naming agent "agent-7" on every request. Credentials win over headers given to a single
+    request: to speak as another agent, call api.credentials(...) with both headers again."""
     from rest_framework.test import APIClient
 
     from impfportal.api.services import api_client_create

@@ -3,6 +3,7 @@ field), answers are plain dictionaries built by the views and described by these
 
 from datetime import timedelta
 
+from django.core.validators import ProhibitNullCharactersValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
@@ -17,8 +18,21 @@ from supply.models import Vaccine
 MAX_DAYS = {"day": 62, "time": 7}
 
 
+class CodeField(serializers.SlugRelatedField):
+    """An object by its code. A code with a NUL character is refused as DRF's CharField refuses
+    it, before the lookup: PostgreSQL cannot compare text with NUL, and the query would fail."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            raise serializers.ValidationError(NUL.message, code=NUL.code)
+        return super().to_internal_value(data)
+
+
+NUL = ProhibitNullCharactersValidator()
+
+
 def centre_field(**kwargs):
-    return serializers.SlugRelatedField(
+    return CodeField(
         slug_field="code",
         queryset=Centre.objects.filter(active=True),
         error_messages={"does_not_exist": _("Ein Impfzentrum mit dem Code „{value}“ gibt es nicht.")},
@@ -28,7 +42,7 @@ def centre_field(**kwargs):
 
 
 def vaccine_field(**kwargs):
-    return serializers.SlugRelatedField(
+    return CodeField(
         slug_field="code",
         queryset=Vaccine.objects.filter(active=True),
         error_messages={"does_not_exist": _("Einen Impfstoff mit dem Code „{value}“ gibt es nicht.")},

@@ -56,6 +56,11 @@ LOCAL_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?
 class HotlineAutoSchema(AutoSchema):
     """AutoSchema that adds the agent and idempotency headers and the common problems."""
 
+    def get_description(self):
+        """Only what `extend_schema(description=...)` says: the views' docstrings are written for
+        developers, in English, and would otherwise reach the integrators' documentation."""
+        return ""
+
     def _hotline(self) -> bool:
         return isinstance(self.view, HotlineView) and self.view.required_scope is not None
 

@@ -17,7 +17,7 @@ IDEMPOTENCY_HOURS = 24
 IDEMPOTENCY_LEASE_SECONDS = 60
 
 
-@transaction.atomic(durable=True)
+@transaction.atomic  # not durable: the admin saves inside its own transaction
 def api_client_create(*, name: str, scopes: list[str], requests_per_minute: int = 1200, created_by=None):
     """A client and its token. The token is returned here once and stored only as a digest."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)

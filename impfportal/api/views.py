@@ -228,6 +228,11 @@ class Pages(PageNumberPagination):
             )
         return min(size, self.max_page_size)
 
+    def get_page_number(self, request, paginator):
+        """The page as given: DRF would also read "last", and an empty one as the first. The
+        paginator refuses anything but a page number that exists (404, "Ungültige Seite.")."""
+        return request.query_params.get(self.page_query_param, 1)
+
     def get_schema_operation_parameters(self, view):
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:

@@ -108,7 +108,7 @@ def test_staff_change_a_clients_scopes_and_its_token_stays(admin_client):
 
 def test_revoking_a_client_locks_its_token_out(admin_client):
     token = token_on(add_client(admin_client))
-    other, other_token = api_client_create(name="Call-Center Zwickau", scopes=["availability"])
+    _other, other_token = api_client_create(name="Call-Center Zwickau", scopes=["availability"])
     client = ApiClient.objects.get(name="Call-Center Leipzig")
     assert api(token).get("/api/v1/centres").status_code == 200
 
@@ -132,7 +132,12 @@ def test_clients_cannot_be_deleted(admin_client):
     client = ApiClient.objects.get()
     assert "delete_selected" not in admin_client.get(CLIENTS).content.decode()
     assert admin_client.get(reverse("admin:impfportal_apiclient_delete", args=[client.pk])).status_code == 403
-    assert admin_client.post(reverse("admin:impfportal_apiclient_delete", args=[client.pk]), {"post": "yes"}).status_code == 403
+    assert (
+        admin_client.post(
+            reverse("admin:impfportal_apiclient_delete", args=[client.pk]), {"post": "yes"}
+        ).status_code
+        == 403
+    )
     admin_client.post(CLIENTS, {"action": "delete_selected", "_selected_action": [client.pk], "post": "yes"})
     assert ApiClient.objects.filter(pk=client.pk).exists()
 

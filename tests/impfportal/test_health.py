@@ -17,7 +17,7 @@ def test_healthz_answers_whatever_the_host_header_says(client):
     assert response.status_code == 200
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # keeps later tests' data
 def test_healthz_names_the_database_when_it_is_unreachable(client):
     connection.close()
     original = connection.settings_dict["NAME"]

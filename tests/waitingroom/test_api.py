@@ -155,7 +155,11 @@ def test_a_released_hotline_hold_gives_its_pair_back(hotline, centre):
 
 def test_once_the_contingent_is_held_the_hotline_takes_the_websites_pairs(hotline, centre):
     release = make_release(hotline_count=2)
-    assert [hotline_hold(hotline, f"agent-{n}")["hotline_contingent"] for n in range(3)] == [True, True, False]
+    assert [hotline_hold(hotline, f"agent-{n}")["hotline_contingent"] for n in range(3)] == [
+        True,
+        True,
+        False,
+    ]
     assert counts(hotline, release) == (0, 57)
 
 
