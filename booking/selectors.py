@@ -191,13 +191,20 @@ def _not_open_reason(age: int, groups: list[PriorityGroup]) -> str:
 
 
 def hold_get(*, token) -> Hold:
-    hold = Hold.objects.select_related("first__centre", "first__vaccine", "second", "booking").filter(
-        token=token
-    )
-    found = hold.first()
-    if found is None:
+    try:
+        return Hold.objects.select_related("first__centre", "first__vaccine", "second", "booking").get(
+            token=token
+        )
+    except Hold.DoesNotExist:
+        raise HoldNotFound() from None
+
+
+def hold_owner(*, token) -> str:
+    """Whose hold this is (a browser session, an admission, a hotline agent); HoldNotFound."""
+    owner = Hold.objects.filter(token=token).values_list("owner", flat=True).first()
+    if owner is None:
         raise HoldNotFound()
-    return found
+    return owner
 
 
 def booking_lookup(*, code: str, birth_date: date) -> Booking:

@@ -135,9 +135,7 @@ class CentresView(HotlineView):
             centres, distances = [d.centre for d in near], {d.centre.id: d.km for d in near}
         else:
             centres = active_centres()
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(centres, request, view=self)
-        return paginator.get_paginated_response(_centres_out(page, distances))
+        return self.paginated(request, centres, lambda page: _centres_out(page, distances))
 
 
 class CentreView(HotlineView):

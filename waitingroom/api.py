@@ -90,9 +90,7 @@ class ReleasesView(HotlineView):
         responses={200: ReleaseOut(many=True)},
     )
     def get(self, request):
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(releases_current(), request, view=self)
-        return paginator.get_paginated_response([_release(r) for r in page])
+        return self.paginated(request, releases_current(), lambda page: [_release(r) for r in page])
 
 
 class ReleaseView(HotlineView):

@@ -35,6 +35,7 @@ from booking.selectors import (
     eligibility,
     free_pairs,
     hold_get,
+    hold_owner,
     registrations_for,
     second_dose_options,
 )
@@ -46,7 +47,7 @@ from centres.selectors import centres_by_distance
 from impfportal.api.schema import problem
 from impfportal.api.views import HotlineView, Pages
 from impfportal.models import Scope
-from supply.models import Vaccine
+from supply.models import Appointment, Vaccine
 
 HOTLINE = Channel.HOTLINE
 
@@ -256,9 +257,9 @@ class RegistrationsView(BookingApiView):
     )
     def get(self, request):
         query = parse_query(s.RegistrationSearch, request)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(registrations_for(**query), request, view=self)
-        return paginator.get_paginated_response([_registration(r) for r in page])
+        return self.paginated(
+            request, registrations_for(**query), lambda page: [_registration(r) for r in page]
+        )
 
 
 class RegistrationView(BookingApiView):
@@ -283,9 +284,13 @@ def _own_hold(request, token):
     """The hold with this token if this client made it (any of its agents); otherwise, as for
     a token that does not exist, HoldNotFound."""
     hold = hold_get(token=token)
-    if not hold.owner.startswith(f"hotline:{request.user.pk}:"):
-        raise HoldNotFound()
+    _check_owner(request, hold.owner)
     return hold
+
+
+def _check_owner(request, owner: str) -> None:
+    if not owner.startswith(f"hotline:{request.user.pk}:"):
+        raise HoldNotFound()
 
 
 def _appointment(appointment) -> dict | None:
@@ -361,8 +366,14 @@ class HoldsView(BookingApiView):
                 day=data["date"], after=data.get("after"), until=data.get("date_to"), **common
             )
         self.audit_object = ("hold", hold.token)
+        # The answer from what is known already, and the two appointments' times (one cheap query).
+        appointments = Appointment.objects.only("id", "starts_at", "hotline_only").in_bulk(
+            hold.appointment_ids
+        )
+        hold.first, hold.second = appointments[hold.first_id], appointments.get(hold.second_id)
+        hold.first.centre, hold.first.vaccine = data["centre"], data["vaccine"]
         return Response(
-            _hold(hold_get(token=hold.token)),
+            _hold(hold),
             status=201,
             headers={"Location": reverse("api:hold", args=[hold.token])},
         )
@@ -489,12 +500,12 @@ class BookingsView(BookingApiView):
     )
     def post(self, request):
         data = parse(s.BookingCreate, request.data)
-        hold = _own_hold(request, data["hold"])
+        _check_owner(request, hold_owner(token=data["hold"]))
         registration = None
         if "registration_code" in data:
             registration = registration_find(code=data["registration_code"], birth_date=data["birth_date"])
         booking = booking_confirm(
-            token=hold.token,
+            token=data["hold"],
             person=PersonData(**data["person"]) if "person" in data else None,
             registration=registration,
             channel=HOTLINE,

@@ -10,6 +10,7 @@ import logging
 import re
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
@@ -66,6 +67,14 @@ class HotlineView(APIView):
     audit_object: tuple[str, str] = ("", "")
     idempotency: tuple[int, str] | None = None
     replayed = False
+
+    def paginated(self, request, items, answer):
+        """One page of `items` (a queryset or list), answered as `answer(page)` (a list: a
+        function of the whole page, so that it can fetch what the page needs at once). The view
+        sets `pagination_class = Pages` so that the schema shows the envelope."""
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(items, request, view=self)
+        return paginator.get_paginated_response(answer(page))
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)  # token, scope, throttle
@@ -156,23 +165,28 @@ class HotlineView(APIView):
         response = super().finalize_response(request, response, *args, **kwargs)
         if self.conditional and request.method == "GET" and response.status_code == 200:
             response = with_etag(request, response, getattr(self, "etag_source", None))
-        if self.idempotency is not None:
-            record_id, _key = self.idempotency
-            if hasattr(response, "render") and not response.is_rendered:
-                response.render()
-            if response.status_code >= 500:
-                services.idempotency_abandon(record_id=record_id)
-            else:
-                services.idempotency_finish(
-                    record_id=record_id,
-                    status_code=response.status_code,
-                    content_type=response.get("Content-Type", ""),
-                    content=response.content,
-                    location=response.get("Location", ""),
-                )
-        if request.method in WRITES and self.agent and not self.replayed:
-            self._audit(request, response)
+        # The stored answer and the audit entry in one transaction: one commit, not two.
+        with transaction.atomic():
+            if self.idempotency is not None:
+                self._store(response)
+            if request.method in WRITES and self.agent and not self.replayed:
+                self._audit(request, response)
         return response
+
+    def _store(self, response) -> None:
+        record_id, _key = self.idempotency
+        if hasattr(response, "render") and not response.is_rendered:
+            response.render()
+        if response.status_code >= 500:
+            services.idempotency_abandon(record_id=record_id)
+        else:
+            services.idempotency_finish(
+                record_id=record_id,
+                status_code=response.status_code,
+                content_type=response.get("Content-Type", ""),
+                content=response.content,
+                location=response.get("Location", ""),
+            )
 
     def _audit(self, request, response) -> None:
         client = request.user
