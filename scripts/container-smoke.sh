@@ -115,6 +115,23 @@ expect "Cache-Control of /static/css/site.css" \
   "Cache-Control: max-age=60, public"
 expect "HEALTHCHECK" "$(podman healthcheck run "$WEB" 2>&1 && echo healthy)" "healthy"
 
+# The hotline API: its schema and Swagger UI (files served by whitenoise, not a CDN), a problem
+# document without a token, and a token made with the management command in a one-off container.
+expect "GET /api/schema/" "$(curl -sS -H 'Host: localhost' "$base/api/schema/" | head -c 9)" "openapi: "
+docs=$(curl -sS -H 'Host: localhost' "$base/api/docs/")
+swagger_js=$(grep -o '/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle[^"]*\.js' <<<"$docs" | head -1)
+expect "GET /api/docs/ loads Swagger UI from" "$swagger_js" "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.*.js"
+expect "GET $swagger_js" "HTTP $(status -H 'Host: localhost' "$base$swagger_js")" "HTTP 200"
+expect "GET /api/v1/centres without a token" \
+  "$(curl -sS -o /dev/null -w '%{http_code} %{content_type}' -H 'Host: localhost' "$base/api/v1/centres")" \
+  "401 application/problem+json"
+# shellcheck disable=SC2086
+api_token=$(podman run --rm --network=host --no-healthcheck $run_env "$IMAGE" \
+  python manage.py create_api_client "Smoke test" --scopes availability | tail -1)
+expect "GET /api/v1/centres with a token" \
+  "$(curl -sS -w ' HTTP %{http_code}' -H 'Host: localhost' -H "Authorization: Bearer $api_token" \
+    -H 'X-Agent-Id: smoke' "$base/api/v1/centres")" '{"count":0,"next":null,"previous":null,"results":[]} HTTP 200'
+
 step "PostgreSQL stopped"
 pg_stop
 expect "GET /healthz" "$(curl -sS -w ' HTTP %{http_code}' "$base/healthz")" \

@@ -153,26 +153,23 @@ def _centres_wanted(query) -> tuple[list[int] | None, dict[int, int]]:
 
 
 def _availability_rows(counts: dict, by: str, rank: dict[int, int]) -> list[dict]:
+    """Rows by centre (nearest first when ranked, else by code), vaccine and day or time."""
     centres = dict(Centre.objects.values_list("id", "code"))
     vaccines = dict(Vaccine.objects.values_list("id", "code"))
+
+    def order(item):
+        (centre_id, vaccine_id, when), _count = item
+        return rank.get(centre_id, 0), centres[centre_id], vaccines[vaccine_id], when
+
     rows = []
-    for key, count in counts.items():
-        centre_id, vaccine_id, when = key
+    for (centre_id, vaccine_id, when), count in sorted(counts.items(), key=order):
         row = {"centre": centres[centre_id], "vaccine": vaccines[vaccine_id]}
         if by == "time":
-            row |= {"date": timezone.localtime(when).date().isoformat(), "starts_at": when}
+            row |= {"date": timezone.localtime(when).date(), "starts_at": when}
         else:
-            row["date"] = when.isoformat()
-        rows.append((rank.get(centre_id, 0), row | {"free_pairs": count}))
-    rows.sort(
-        key=lambda item: (
-            item[0],
-            item[1]["centre"],
-            item[1]["vaccine"],
-            str(item[1].get("starts_at", item[1]["date"])),
-        )
-    )
-    return [s.AvailabilityRow(row).data for _rank, row in rows]
+            row["date"] = when
+        rows.append(s.AvailabilityRow(row | {"free_pairs": count}).data)
+    return rows
 
 
 def _eligibility(check) -> dict:

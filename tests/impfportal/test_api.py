@@ -369,3 +369,13 @@ def test_every_endpoint_wants_a_live_token_with_its_scope(make_hotline, method, 
     body = problem_of(getattr(others, method)(path, {}, format="json"), 403, "scope_missing")
     assert scope in body["detail"]
     assert not AuditEntry.objects.exists()  # refused before anything ran: nothing to record
+
+
+def test_the_documentation_is_served_by_us_without_a_token(client):
+    schema = client.get("/api/schema/")
+    assert schema.status_code == 200 and schema.content.startswith(b"openapi: 3")
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200
+    page = docs.content.decode()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page
+    assert "cdn" not in page.lower()
