@@ -162,3 +162,17 @@ def claim_free_pair_rows(first_id: int, second_id: int) -> bool:
             [[first_id, second_id], first_id, second_id, second_id],
         )
         return cursor.fetchone()[0] == 2
+
+
+def claim_overview_refresh(older_than_seconds: float) -> bool:
+    """Lock the live overview's row if it is older than `older_than_seconds` and no one else is
+    recomputing it right now; then this transaction recomputes it. False: it is fresh, or being
+    recomputed (the caller serves the row as it is: never wait for another count)."""
+    with connection.cursor() as cursor:
+        _in_transaction(cursor)
+        cursor.execute(
+            "SELECT id FROM booking_overviewsnapshot"
+            " WHERE id = 1 AND computed_at < now() - make_interval(secs => %s) FOR UPDATE SKIP LOCKED",
+            [older_than_seconds],
+        )
+        return cursor.fetchone() is not None

@@ -204,3 +204,16 @@ class Booking(models.Model):
         """The code with all but its last three characters hidden, for telling someone that a
         booking exists without giving it away."""
         return "•" * (len(self.code) - 3) + self.code[-3:]
+
+
+class OverviewSnapshot(models.Model):
+    """The live overview's numbers as last computed (one row): every web process reads this row
+    at most once a second and recomputes it, under its row lock, only when it is older than
+    OVERVIEW_SECONDS, so that the count runs once per interval however many people look
+    (booking/services/overview.py)."""
+
+    computed_at = models.DateTimeField()
+    data = models.JSONField(default=dict)
+
+    def __str__(self):
+        return f"overview of {self.computed_at:%Y-%m-%d %H:%M:%S}"

@@ -140,17 +140,25 @@ def open_groups(on: date) -> list[PriorityGroup]:
     return list(PriorityGroup.objects.filter(open_from__lte=on).order_by("number"))
 
 
-def vaccines_for_age(age: int, on: date) -> list[Vaccine]:
-    """Active vaccines whose age rule in force on `on` admits `age` (no rule yet: not approved)."""
-    allowed = []
+def vaccine_age_ranges(on: date) -> list[tuple[Vaccine, int, int | None]]:
+    """Active vaccines with the ages their rule in force on `on` admits, (vaccine, min, max or
+    None); a vaccine without a rule yet is not approved and not listed."""
+    ranges = []
     for vaccine in Vaccine.objects.filter(active=True).prefetch_related("age_rules").order_by("id"):
         rules = [rule for rule in vaccine.age_rules.all() if rule.valid_from <= on]
-        if not rules:
-            continue
-        rule = max(rules, key=lambda r: r.valid_from)
-        if rule.min_age <= age and (rule.max_age is None or age <= rule.max_age):
-            allowed.append(vaccine)
-    return allowed
+        if rules:
+            rule = max(rules, key=lambda r: r.valid_from)
+            ranges.append((vaccine, rule.min_age, rule.max_age))
+    return ranges
+
+
+def vaccines_for_age(age: int, on: date) -> list[Vaccine]:
+    """Active vaccines whose age rule in force on `on` admits `age` (no rule yet: not approved)."""
+    return [
+        vaccine
+        for vaccine, low, high in vaccine_age_ranges(on)
+        if low <= age and (high is None or age <= high)
+    ]
 
 
 def eligibility(

@@ -7,6 +7,7 @@ from booking import views
 app_name = "booking"
 
 urlpatterns = [
+    path("freie-termine/", views.overview, name="overview"),
     path("termin/", views.start, name="start"),
     path("termin/impfzentrum/", views.centres, name="centres"),
     path("termin/impfzentrum/<str:centre_code>/", views.centre_days, name="centre"),

@@ -164,6 +164,15 @@ SERVER_EMAIL = env_str("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 # How long a held pair stays reserved for one person (DESIGN invariant 5); it can be extended once.
 BOOKING_HOLD_MINUTES = env_int("BOOKING_HOLD_MINUTES", 10, minimum=1, maximum=60)
 
+# --- Live overview (docs/overview.md) -------------------------------------------------------
+# The free appointments are counted again when the stored count is older than this, by one web
+# process for all; each process keeps its copy for OVERVIEW_REFRESH_SECONDS. The overview is at
+# most the sum of both (plus one count) behind booking.
+OVERVIEW_SECONDS = env_int("OVERVIEW_SECONDS", 3, minimum=0, maximum=60)
+OVERVIEW_REFRESH_SECONDS = env_int("OVERVIEW_REFRESH_SECONDS", 1, minimum=0, maximum=30)
+# How many days from today the overview shows.
+OVERVIEW_DAYS = env_int("OVERVIEW_DAYS", 28, minimum=1, maximum=120)
+
 # --- Waiting room (docs/waitingroom.md) -----------------------------------------------------
 # How old each web process's copy of the queue states may get (one query per refresh), and so
 # how long a poll response may be cached by browsers, nginx or a CDN.

@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 
+from booking.api.public import PublicAvailabilityView
 from impfportal import views
 from waitingroom import views as waitingroom_views
 
@@ -11,10 +12,12 @@ admin.site.site_header = _("Impfportal Sachsen – Verwaltung")
 admin.site.site_title = _("Impfportal Sachsen")
 admin.site.index_title = _("Verwaltung")
 
-# The shared queue state, polled by every waiting browser: first, so that resolving it does not
-# try every localized pattern before it (a fifth of a poll's time in Django, benchmarks).
+# The shared queue state, polled by every waiting browser, and the live overview's JSON: first,
+# so that resolving them does not try every localized pattern before (a fifth of a poll's time
+# in Django, benchmarks).
 urlpatterns = [
     path("warteraum/<int:release_id>/stand.json", waitingroom_views.state_json, name="waitingroom_state"),
+    path("api/v1/public/availability", PublicAvailabilityView.as_view(), name="public_availability"),
 ]
 # Public pages in German at /..., in English at /en/... .
 urlpatterns += i18n_patterns(

@@ -10,6 +10,19 @@ def centre(db):
 
 
 @pytest.fixture(autouse=True)
+def fresh_overview(settings):
+    """The live overview is counted anew for every request (a test of its sharing and cost sets
+    OVERVIEW_SECONDS itself)."""
+    from booking.services.overview import clear_copy
+
+    settings.OVERVIEW_SECONDS = 0
+    settings.OVERVIEW_REFRESH_SECONDS = 0
+    clear_copy()
+    yield
+    clear_copy()
+
+
+@pytest.fixture(autouse=True)
 def fresh_queue_states(settings):
     """Every request reads the waiting room's queue states anew, from this test's database (a
     test of polling's cost sets WAITINGROOM_STATE_SECONDS itself)."""

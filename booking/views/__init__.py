@@ -22,6 +22,7 @@ from booking.views.flow import (
     summary,
 )
 from booking.views.manage import manage, manage_booking, manage_cancel, manage_move, register, registered
+from booking.views.overview import overview
 
 __all__ = [
     "centre_days",
@@ -37,6 +38,7 @@ __all__ = [
     "manage_booking",
     "manage_cancel",
     "manage_move",
+    "overview",
     "register",
     "registered",
     "start",

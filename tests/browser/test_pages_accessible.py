@@ -18,6 +18,10 @@ PAGES = [
     ("/en/datenschutz/", 200),
     ("/en/barrierefreiheit/", 200),
     ("/en/does-not-exist/", 404),
+    ("/freie-termine/", 200),
+    ("/freie-termine/?alter=45", 200),
+    ("/freie-termine/?alter=alt", 200),
+    ("/en/freie-termine/", 200),
 ]
 PHONE = {"width": 320, "height": 640}  # WCAG 1.4.10 reflow: 1280 px at 400 %
 ZOOM_200 = {"width": 640, "height": 400}  # a 1280 x 800 window at 200 % zoom
