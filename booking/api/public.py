@@ -26,6 +26,7 @@ _bodies_lock = threading.Lock()
 class VaccineOut(serializers.Serializer):
     code = serializers.CharField()
     name = serializers.CharField()
+    short = serializers.CharField(help_text=_("Kurzname, z. B. Comirnaty"))
     min_age = serializers.IntegerField()
     max_age = serializers.IntegerField(allow_null=True)
 

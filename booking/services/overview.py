@@ -161,7 +161,9 @@ def _compute() -> dict:
         "computed_at": free.computed_at.isoformat(),
         "days": [day.isoformat() for day in days],
         "vaccines": [
-            {"code": v.code, "name": v.name, "min_age": low, "max_age": high} for v, low, high in approved
+            # short: "Comirnaty" for "Comirnaty (BioNTech/Pfizer)", for table heads
+            {"code": v.code, "name": v.name, "short": v.name.split(" (")[0], "min_age": low, "max_age": high}
+            for v, low, high in approved
         ],
         "centres": [
             {

@@ -1,6 +1,7 @@
 """The live overview (page, landing section, public JSON): it shows what booking would accept at
 that moment (DESIGN invariant 7), counted once per interval for everyone."""
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -165,3 +166,12 @@ def test_counted_once_per_interval_for_all_processes_and_free_of_queries_in_betw
         with django_assert_num_queries(1):  # the shared row
             client.get("/api/v1/public/availability")
     assert len(counts) == 1
+
+
+def test_the_maps_coordinates_are_numbers_in_every_language(centre, client):
+    """465.3, never the German 465,3: a comma would leave the map 150 px high and the markers
+    nowhere."""
+    for path in ("/freie-termine/", "/en/freie-termine/"):
+        page = client.get(path).content.decode()
+        assert 'viewBox="0 0 600 465.3" width="600" height="465.3"' in page
+        assert re.search(r'<circle cx="\d+\.\d" cy="\d+\.\d" r="17"/>', page)
