@@ -45,6 +45,10 @@ class CentreFree(serializers.Serializer):
 class PublicAvailability(serializers.Serializer):
     computed_at = serializers.DateTimeField(help_text=_("Stand der Zahlen"))
     age = serializers.IntegerField(allow_null=True, help_text=_("das Alter, für das gefiltert wurde"))
+    open_by_age_from = serializers.IntegerField(
+        allow_null=True,
+        help_text=_("ab diesem Alter kann man allein nach dem Alter buchen (jünger: nur mit Gruppe)"),
+    )
     days = serializers.ListField(child=serializers.DateField())
     vaccines = VaccineOut(many=True, help_text=_("die für dieses Alter zugelassenen Impfstoffe"))
     centres = CentreFree(many=True)
@@ -88,6 +92,7 @@ class PublicAvailabilityView(APIView):
                     {
                         "computed_at": current.computed_at,
                         "age": age,
+                        "open_by_age_from": current.open_by_age_from,
                         "days": current.days,
                         **current.for_age(age),
                     }

@@ -24,7 +24,7 @@ from django.utils.dateparse import parse_datetime
 
 from booking import locking
 from booking.models import OverviewSnapshot
-from booking.selectors import free_pairs, vaccine_age_ranges
+from booking.selectors import free_pairs, open_groups, vaccine_age_ranges
 from centres.models import Centre
 
 
@@ -39,6 +39,13 @@ class Overview:
     vaccines: list[dict]
     centres: list[dict]
     version: str
+    # The youngest age an open priority group admits by age alone (None: none does); younger
+    # people book only by declaring a group's occupation or condition.
+    open_by_age_from: int | None = None
+
+    def by_age_only_from(self, age: int | None) -> bool:
+        """Whether someone of `age` may book by age alone (everyone may look)."""
+        return age is None or (self.open_by_age_from is not None and age >= self.open_by_age_from)
 
     def vaccines_for(self, age: int | None) -> list[dict]:
         if age is None:
@@ -157,8 +164,10 @@ def _compute() -> dict:
     counts: dict[int, dict] = {c.id: {} for c in centres}
     for (centre_id, vaccine_id, day), count in free.counts.items():
         counts[centre_id].setdefault(codes[vaccine_id], {})[day.isoformat()] = count
+    by_age = [g.min_age for g in open_groups(today) if g.min_age is not None]
     return {
         "computed_at": free.computed_at.isoformat(),
+        "open_by_age_from": min(by_age) if by_age else None,
         "days": [day.isoformat() for day in days],
         "vaccines": [
             # short: "Comirnaty" for "Comirnaty (BioNTech/Pfizer)", for table heads
@@ -187,4 +196,5 @@ def _overview(data: dict) -> Overview:
         vaccines=data["vaccines"],
         centres=data["centres"],
         version=hashlib.sha256(data["computed_at"].encode() + numbers).hexdigest()[:20],
+        open_by_age_from=data.get("open_by_age_from"),
     )

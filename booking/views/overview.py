@@ -62,6 +62,7 @@ def overview_context(current: Overview, age: int | None, age_error: str = "") ->
         "numbers": numbers,
         "age": age,
         "age_error": age_error,
+        "by_age": current.by_age_only_from(age),
         "max_age": MAX_AGE,
         "weeks": max(1, settings.OVERVIEW_DAYS // 7),
         "map": overview_map(numbers["centres"]),

@@ -9,7 +9,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from booking.exceptions import NoFreePair
-from booking.models import OverviewSnapshot
+from booking.models import OverviewSnapshot, PriorityGroup
 from booking.selectors import free_pairs
 from booking.services import overview as overview_service
 from booking.services.bookings import booking_confirm
@@ -175,3 +175,12 @@ def test_the_maps_coordinates_are_numbers_in_every_language(centre, client):
         page = client.get(path).content.decode()
         assert 'viewBox="0 0 600 465.3" width="600" height="465.3"' in page
         assert re.search(r'<circle cx="\d+\.\d" cy="\d+\.\d" r="17"/>', page)
+
+
+def test_an_age_no_open_group_admits_by_age_is_told_how_to_book(centre, client):
+    PriorityGroup.objects.exclude(min_age=80).update(open_from=date(2099, 1, 1))
+    PriorityGroup.objects.filter(min_age=80).update(open_from=date(2021, 1, 1))
+    young = client.get("/freie-termine/", {"alter": "45"}).content.decode()
+    old = client.get("/freie-termine/", {"alter": "85"}).content.decode()
+    assert "Nach dem Alter allein können derzeit Menschen ab 80 Jahren buchen" in young
+    assert "Nach dem Alter allein" not in old
