@@ -4,9 +4,11 @@
 
 Over HTTP: gunicorn serves the project (DEBUG off, as in production; 2 sync workers) against the
 embedded PostgreSQL, with OVERVIEW_SECONDS and OVERVIEW_REFRESH_SECONDS as configured (default 3
-and 1). The data: a week of appointments from tomorrow at eight centres (Comirnaty everywhere,
-AstraZeneca at every other centre, so that `age=45` hides some), planned and released a minute
-ago with 10 % of the pairs kept for the hotline (which the overview must not count). A load
+and 1). The data, the worst case for the count: every centre's appointments of every day the
+overview shows from tomorrow (OVERVIEW_DAYS - 1 days: about half a million appointments), with
+Comirnaty for each day's full capacity everywhere and AstraZeneca at every other centre (so that
+`age=45` hides some), planned and released a minute ago with 10 % of the pairs kept for the
+hotline (which the overview must not count); `--days 7` releases one week only. A load
 generator on the same machine (it shares the two cores with gunicorn and PostgreSQL: processes of
 threads, each with a raw HTTP/1.1 socket; gunicorn's sync workers close the connection after
 each response, so every request is a fresh connection) runs these phases:
@@ -22,8 +24,10 @@ each response, so every request is a fresh connection) runs these phases:
   from a process's copy runs no query; what the phases do run is each web process's refresh of its
   copy (OVERVIEW_REFRESH_SECONDS: the connection's health check and the read of the row) and,
   every OVERVIEW_SECONDS, one count for all (the claim, the count and the update, one
-  transaction);
-- staleness, under the same load in the background (JSON and page): the benchmark itself changes
+  transaction; on this data PostgreSQL runs the count with two parallel workers, and counts two
+  transactions of each too);
+- staleness, under the same load in the background (JSON and page; `--no-staleness-load`: the
+  polls alone, so that the web processes refresh at unrelated moments): the benchmark itself changes
   the booking state through the services, alternately holding one pair (a random centre, vaccine
   and day of the release; website channel) and releasing that hold, 10 changes, and polls the
   JSON every 50 ms. A change counts as visible from the first response after which every
@@ -37,9 +41,13 @@ each response, so every request is a fresh connection) runs these phases:
   two of them (at least OVERVIEW_SECONDS: counted at most once per interval). After each change
   has settled, the JSON (all ages, and age 45) is compared with booking.selectors.free_pairs for
   the same scope (active centres, vaccines approved today for that age, today to OVERVIEW_DAYS):
-  each centre's numbers per vaccine and per day, and the totals.
+  each centre's numbers per vaccine and per day, and the totals. Last, after 10 s without any
+  request (the row is then 10 s old), 16 clients ask the JSON at once for 1.5 s: the oldest
+  numbers any of them was served (after_idle_max_age_s; the web processes all find the row
+  stale at the same moment, and only one of them counts).
 """
 
+import contextlib
 import itertools
 import json
 import multiprocessing
@@ -57,13 +65,14 @@ PHASE_SECONDS = 10.0
 # PostgreSQL publishes a backend's counters at most once a second while it is busy and within
 # 10 s once it is idle (PGSTAT_IDLE_INTERVAL): wait that long before each read of the counters.
 STATS_SETTLE_SECONDS = 11.0
-CENTRES = ["CN01", "DD01", "LZ01", "ZW01", "BZ01", "MW01", "PN01", "RI01"]
-DAYS = 7  # from tomorrow
 HOTLINE_PERCENT = 10
 AGE = 45
 POLL_SECONDS = 0.05
 CHANGES = 10
 VISIBLE_WITHIN_SECONDS = 30.0  # give up on a change after this long (reported as that long)
+IDLE_SECONDS = 10.0  # then a burst of requests: how old are the numbers its first second sees?
+BURST_CLIENTS = 16
+BURST_SECONDS = 1.5
 
 JSON_PATH = "/api/v1/public/availability"
 JSON_OK = b'"centres"'
@@ -82,9 +91,9 @@ def main() -> None:
     setup_django()
     from django.conf import settings
 
-    released = _release_week()
-    free, count_ms = _count_once()
+    released = _release_window(args.days)
     _vacuum()  # now, rather than autovacuum after the planner's writes while queries are counted
+    free, count_ms = _count()
     server_env = {
         "OVERVIEW_SECONDS": str(settings.OVERVIEW_SECONDS),
         "OVERVIEW_REFRESH_SECONDS": str(settings.OVERVIEW_REFRESH_SECONDS),
@@ -99,7 +108,8 @@ def main() -> None:
         page_phase = load.run(PAGE_LOAD, seconds=PHASE_SECONDS)
         after = counter.settled_read()
         counter.close()
-        staleness = Staleness(port, released, seed=args.seed).run(args.changes, background=load)
+        background = load if args.staleness_load else None
+        staleness = Staleness(port, released, seed=args.seed).run(args.changes, background=background)
         load.close()
 
     # Each read of the counters is a transaction of its own, counted by the next read.
@@ -124,8 +134,8 @@ def main() -> None:
         (
             "db_queries_per_cached_request",
             round((json_tx + page_tx) / max(1, requests), 5),
-            "PostgreSQL transactions per request over both phases, refreshes and counts included "
-            "(target 0 on a cache hit; the table rounds)",
+            f"= {(json_tx + page_tx) / max(1, requests):.5f}: {json_tx + page_tx} PostgreSQL transactions "
+            f"for {requests:,} requests, the refreshes and counts included (target 0 on a cache hit)",
         ),
         (
             "staleness_s",
@@ -133,7 +143,11 @@ def main() -> None:
             f"longest time from a booking change's commit until every poll shows it, of {len(stale)} "
             "changes (target <= 5)",
         ),
-        ("staleness_median_s", round(statistics.median(stale), 2) if stale else None, "median of the same"),
+        (
+            "staleness_median_s",
+            round(statistics.median(stale), 2) if stale else None,
+            f"median of the same; each: {', '.join(f'{value:.1f}' for value in stale)}",
+        ),
         (
             "first_seen_median_s",
             round(statistics.median(staleness["first_seen"]), 2) if stale else None,
@@ -143,6 +157,13 @@ def main() -> None:
             "max_data_age_s",
             staleness["max_age"],
             f"oldest numbers served to a poll (response time - computed_at), of {staleness['polls']:,} polls",
+        ),
+        (
+            "after_idle_max_age_s",
+            staleness["after_idle"]["max_age"],
+            f"oldest numbers served in {BURST_SECONDS} s to {BURST_CLIENTS} clients at once after "
+            f"{IDLE_SECONDS:.0f} s without a request: {staleness['after_idle']['over_5']} of "
+            f"{staleness['after_idle']['responses']:,} responses older than 5 s",
         ),
         (
             "numbers_match",
@@ -164,8 +185,9 @@ def main() -> None:
         ),
         (
             "tx_expected",
-            f"~{refreshes * 2 + json_counts + page_counts}",
-            f"{refreshes} refreshes x 2 (health check + row) + the counts' transactions, both phases",
+            f"{refreshes * 2 + json_counts + page_counts}-{refreshes * 2 + (json_counts + page_counts) * 5}",
+            f"both phases: {refreshes} refreshes x 2 (health check, read of the row) + 1 per count (claim, "
+            "count, update; 5 if it ran with 2 parallel workers) + 1 per claim that found a count running",
         ),
         (
             "counts_per_phase",
@@ -204,8 +226,17 @@ def main() -> None:
             json_phase["errors"] + page_phase["errors"] + staleness["errors"],
             "unexpected responses, all phases",
         ),
-        ("free_pairs", free, f"free pairs online (the JSON's total), {len(CENTRES)} centres, {DAYS} days"),
-        ("count_ms", count_ms, "one count in this process (free_pairs over OVERVIEW_DAYS, all centres)"),
+        (
+            "free_pairs",
+            free,
+            f"free pairs online (the JSON's total), {len({day for _c, _v, day in released})} days released, "
+            f"{len(released):,} centre-vaccine-days",
+        ),
+        (
+            "count_ms",
+            count_ms,
+            "one count in this process, machine idle (median of 3; free_pairs as the overview)",
+        ),
         (
             "settings",
             f"{settings.OVERVIEW_SECONDS} / {settings.OVERVIEW_REFRESH_SECONDS}",
@@ -229,14 +260,29 @@ def _extra_arguments(parser) -> None:
     parser.add_argument("--connections", type=int, default=8, help="concurrent connections per load process")
     parser.add_argument("--changes", type=int, default=CHANGES, help="booking changes in the staleness phase")
     parser.add_argument("--seed", type=int, default=5, help="random seed of the changes and their timing")
+    parser.add_argument(
+        "--days",
+        type=int,
+        default=None,
+        help="days released from tomorrow (default: all the overview shows, OVERVIEW_DAYS - 1)",
+    )
+    parser.add_argument(
+        "--no-staleness-load",
+        dest="staleness_load",
+        action="store_false",
+        help="measure staleness with the polls alone (no load in the background)",
+    )
 
 
 # --- Set-up ------------------------------------------------------------------------------------
 
 
-def _release_week() -> list[tuple[int, int, object]]:
-    """A week from tomorrow at CENTRES planned and released a minute ago, HOTLINE_PERCENT kept for
-    the hotline; returns the (centre id, vaccine id, day) that have free pairs online."""
+def _release_window(count: int | None) -> list[tuple[int, int, object]]:
+    """Every active centre's days from tomorrow to the overview's last (or `count` days),
+    planned (Comirnaty for the full capacity, AstraZeneca at every other centre) and released a
+    minute ago with HOTLINE_PERCENT kept for the hotline; returns the (centre id, vaccine id,
+    day) with free pairs online."""
+    from django.conf import settings
     from django.utils import timezone
 
     from booking.selectors import free_pairs
@@ -249,14 +295,14 @@ def _release_week() -> list[tuple[int, int, object]]:
 
     centres_load()
     today = timezone.localdate()
-    days = [today + timedelta(days=n) for n in range(1, DAYS + 1)]
+    days = [today + timedelta(days=n) for n in range(1, 1 + (count or settings.OVERVIEW_DAYS - 1))]
     vaccines = {v.code: v for v in Vaccine.objects.all()}
-    centres = list(Centre.objects.filter(code__in=CENTRES).order_by("code"))
+    centres = list(Centre.objects.filter(active=True).order_by("code"))
     Delivery.objects.bulk_create(
         Delivery(centre=centre, vaccine=vaccines[code], date=day, doses=doses, status="delivered")
         for index, centre in enumerate(centres)
         for day in days
-        for code, doses in (("comirnaty", 3000), ("astra", 1000 if index % 2 == 0 else 0))
+        for code, doses in (("comirnaty", 12_000), ("astra", 3_000 if index % 2 == 0 else 0))
         if doses
     )
     run = PlanRun.objects.create(reason="benchmark: overview")
@@ -274,18 +320,25 @@ def _release_week() -> list[tuple[int, int, object]]:
     return sorted(scope for scope, count in counts.items() if count > 0)
 
 
-def _count_once() -> tuple[int, float]:
-    """The overview's free pairs (all ages) and the time of one count in this process."""
-    started = time.perf_counter()
-    expected = _expected(None)
-    return expected["total"], round((time.perf_counter() - started) * 1000, 1)
+def _count() -> tuple[int, float]:
+    """The overview's free pairs (all ages) and the median time of three counts in this process."""
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        expected = _expected(None)
+        times.append((time.perf_counter() - started) * 1000)
+    return expected["total"], round(statistics.median(times), 1)
 
 
 def _vacuum() -> None:
-    from django.db import connection
+    """VACUUM ANALYZE, then a checkpoint (where allowed), so that no leftover of the set-up's
+    half a million writes (autovacuum, the checkpointer's writes) falls into a measured phase."""
+    from django.db import DatabaseError, connection
 
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
+        with contextlib.suppress(DatabaseError):  # superuser or pg_checkpoint (embedded server: yes)
+            cursor.execute("CHECKPOINT")
 
 
 def _expected(age: int | None) -> dict:
@@ -387,10 +440,10 @@ class Staleness:
         self.max_age = 0.0
         self.computed: set[str] = set()
 
-    def run(self, changes: int, *, background: "LoadGenerator") -> dict:
+    def run(self, changes: int, *, background: "LoadGenerator | None") -> dict:
         from booking.services.holds import hold_create_next, hold_release
 
-        pending = background.start(JSON_LOAD + PAGE_LOAD)
+        pending = background.start(JSON_LOAD + PAGE_LOAD) if background is not None else None
         started = time.time()
         try:
             # Settled before the first change: what the JSON shows now is the baseline.
@@ -421,9 +474,12 @@ class Staleness:
                 hold_release(token=hold.token)
         finally:
             seconds = time.time() - started
-            background.stop()
-            load = background.collect(pending.get(), seconds)
+            load = {"ok": 0, "errors": 0}
+            if background is not None:
+                background.stop()
+                load = background.collect(pending.get(), seconds)
             self.connection.close()
+        burst = self._after_idle()
         mismatch = [problem for problem in checks if problem]
         times = sorted(datetime.fromisoformat(value).timestamp() for value in self.computed)
         intervals = [b - a for a, b in itertools.pairwise(times)]
@@ -440,6 +496,41 @@ class Staleness:
             "seconds": seconds,
             "errors": self.errors + load["errors"],
             "background_per_s": round(load["ok"] / seconds),
+            "after_idle": burst,
+        }
+
+    def _after_idle(self) -> dict:
+        """IDLE_SECONDS without a request, then BURST_CLIENTS clients at once, each asking the JSON
+        again and again for BURST_SECONDS: the age of the numbers each response carries (the
+        web processes all find the row stale at the same moment; one counts)."""
+        time.sleep(IDLE_SECONDS)
+        ages: list[float] = []
+        lock = threading.Lock()
+        start_at = time.time() + 0.2
+
+        def client() -> None:
+            connection, mine = Connection(self.connection.port), []
+            time.sleep(max(0.0, start_at - time.time()))
+            while time.time() < start_at + BURST_SECONDS:
+                try:
+                    _status, _headers, body = connection.exchange(_request(JSON_PATH))
+                    computed_at = json.loads(body)["computed_at"]
+                except (OSError, ValueError, KeyError):
+                    continue
+                mine.append(time.time() - datetime.fromisoformat(computed_at).timestamp())
+            connection.close()
+            with lock:
+                ages.extend(mine)
+
+        threads = [threading.Thread(target=client) for _ in range(BURST_CLIENTS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return {
+            "max_age": round(max(ages), 2) if ages else None,
+            "over_5": sum(age > 5 for age in ages),
+            "responses": len(ages),
         }
 
     def _until_settled(self, shows, *, since: float) -> tuple[int, float, float]:

@@ -8,6 +8,7 @@ counts with (DESIGN invariant 7). Every function here runs inside the caller's t
 and refuses to run outside one.
 """
 
+import json
 import uuid
 from datetime import datetime
 
@@ -176,3 +177,15 @@ def claim_overview_refresh(older_than_seconds: float) -> bool:
             [older_than_seconds],
         )
         return cursor.fetchone() is not None
+
+
+def overview_after_count() -> dict:
+    """The live overview's stored numbers once a recount running now has committed (a share lock
+    waits for the counting transaction's row lock: one count at most)."""
+    with connection.cursor() as cursor:
+        _in_transaction(cursor)
+        cursor.execute("SELECT data FROM booking_overviewsnapshot WHERE id = 1 FOR SHARE")
+        row = cursor.fetchone()
+    if row is None:
+        return {}
+    return row[0] if isinstance(row[0], dict) else json.loads(row[0])

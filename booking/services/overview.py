@@ -7,7 +7,9 @@ today. They are counted at most once per OVERVIEW_SECONDS for all web processes 
 result is stored in one row (OverviewSnapshot), and the process that finds it too old recomputes
 it under the row's lock while the others serve the row as it is. Each process keeps its copy for
 OVERVIEW_REFRESH_SECONDS, so that requests in between cost no query at all. The numbers are
-therefore at most OVERVIEW_SECONDS + OVERVIEW_REFRESH_SECONDS (plus one count) behind booking.
+therefore at most OVERVIEW_SECONDS + OVERVIEW_REFRESH_SECONDS (plus one count) behind booking:
+a process that finds the row being recounted waits for the new numbers instead of keeping the
+old ones for another OVERVIEW_REFRESH_SECONDS.
 """
 
 import hashlib
@@ -15,7 +17,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -83,6 +85,7 @@ class Overview:
         }
 
 
+LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 _copy: dict = {"overview": None, "fetched": 0.0}
 _copy_lock = threading.Lock()
 
@@ -115,10 +118,17 @@ def _load_or_refresh() -> Overview:
     if stale:
         with transaction.atomic():
             if locking.claim_overview_refresh(settings.OVERVIEW_SECONDS):
+                with connection.cursor() as cursor:
+                    # A count every few seconds should not take two more cores from the web
+                    # processes (PostgreSQL would run it in parallel on a season's rows).
+                    cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
                 data = _compute()
                 OverviewSnapshot.objects.filter(pk=1).update(computed_at=data["computed_at"], data=data)
-            # else another process is counting right now: serve the row as it is, a moment old
-    if not data:  # never computed (or the table emptied): count now
+            else:
+                # Another process is counting: wait for its numbers (one count at most) rather
+                # than serve the stale row, which after a quiet spell may be any age.
+                data = locking.overview_after_count()
+    if not data:  # never computed: count now
         data = _compute()
     return _overview(data)
 
@@ -132,8 +142,9 @@ def _stored(older_than_seconds: float) -> tuple[dict, bool]:
             [older_than_seconds],
         )
         row = cursor.fetchone()
-    if row is None:
-        return {}, False
+    if row is None:  # the table was emptied: the row again, as if counted long ago
+        OverviewSnapshot.objects.get_or_create(pk=1, defaults={"computed_at": LONG_AGO, "data": {}})
+        return {}, True
     data = row[0] if isinstance(row[0], dict) else json.loads(row[0])
     return data, row[1]
 

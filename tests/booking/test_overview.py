@@ -184,3 +184,12 @@ def test_an_age_no_open_group_admits_by_age_is_told_how_to_book(centre, client):
     old = client.get("/freie-termine/", {"alter": "85"}).content.decode()
     assert "Nach dem Alter allein können derzeit Menschen ab 80 Jahren buchen" in young
     assert "Nach dem Alter allein" not in old
+
+
+def test_an_emptied_table_gets_its_row_back_and_the_numbers_stored(centre, client, settings):
+    settings.OVERVIEW_SECONDS = 3
+    OverviewSnapshot.objects.all().delete()
+    client.get("/api/v1/public/availability")
+    clear_copy()
+    client.get("/api/v1/public/availability")
+    assert OverviewSnapshot.objects.get(pk=1).data["centres"]
