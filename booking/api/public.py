@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from booking.services.overview import overview_current
 from booking.views.overview import parse_age
+from impfportal.api.problems import PROBLEM_CONTENT_TYPE
 from impfportal.api.schema import problem
 from impfportal.api.serializers import field_error
 
@@ -76,7 +77,11 @@ class PublicAvailabilityView(APIView):
                 "age", int, description=_("nur Impfstoffe, die für dieses Alter zugelassen sind (0–120)")
             )
         ],
-        responses={200: PublicAvailability, 304: None, 400: problem("`invalid` (Feld `age`)")},
+        responses={
+            200: PublicAvailability,
+            304: None,
+            (400, PROBLEM_CONTENT_TYPE): problem("`invalid` (Feld `age`)"),
+        },
     )
     def get(self, request):
         age, error = parse_age(request.query_params.get("age"))

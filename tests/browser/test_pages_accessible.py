@@ -52,7 +52,11 @@ FOCUSED = """() => {
         inHeader: !!el.closest('header'),
         inMain: !!el.closest('main'),
         ring: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2,
-        onScreen: box.width > 0 && box.height > 0 && box.top >= 0 && box.bottom <= window.innerHeight + 1,
+        // Wholly on screen; or, for a region taller than the screen (a table that scrolls
+        // sideways on a phone), filling the screen where focus scrolled it (its ring at the sides).
+        onScreen: box.width > 0 && box.height > 0 && (
+            (box.top >= 0 && box.bottom <= window.innerHeight + 1)
+            || (box.height > window.innerHeight && box.top < window.innerHeight && box.bottom > 0)),
     };
 }"""
 

@@ -338,6 +338,10 @@ def test_every_operation_documents_problems_and_agent_header(tmp_path):
     for method, path, operation in operations:
         label = f"{method} {path}"
         responses = operation["responses"]
+        if path == "/api/v1/public/availability":  # the live overview's: for anyone, no token or agent
+            assert "security" not in operation or operation["security"] in ([], [{}]), label
+            assert list(responses["400"]["content"]) == ["application/problem+json"], label
+            continue
         for status in PROBLEMS | (WRITE_PROBLEMS if method != "GET" else set()):
             assert status in responses, f"{label}: no {status}"
             assert list(responses[status]["content"]) == ["application/problem+json"], (label, status)
