@@ -67,6 +67,20 @@ def overview_context(current: Overview, age: int | None, age_error: str = "") ->
         "weeks": max(1, settings.OVERVIEW_DAYS // 7),
         "map": overview_map(numbers["centres"]),
         "days": [{"date": day, "free": numbers["by_day"][day.isoformat()]} for day in current.days],
+        # Each centre with free pairs, and the days it has them on.
+        "centre_days": [
+            {
+                "name": centre["name"],
+                "total": centre["total"],
+                "days": [
+                    {"date": day, "free": centre["by_day"][day.isoformat()]}
+                    for day in current.days
+                    if centre["by_day"][day.isoformat()]
+                ],
+            }
+            for centre in numbers["centres"]
+            if centre["total"]
+        ],
     }
 
 

@@ -193,3 +193,11 @@ def test_an_emptied_table_gets_its_row_back_and_the_numbers_stored(centre, clien
     clear_copy()
     client.get("/api/v1/public/availability")
     assert OverviewSnapshot.objects.get(pk=1).data["centres"]
+
+
+def test_each_centre_lists_the_days_it_has_free_pairs_on(centre, client):
+    page = client.get("/freie-termine/").content.decode()
+    total = free_pairs(by="centre").total()
+    assert f"<summary>Impfzentrum Dresden: {total} freie Terminpaare</summary>" in page
+    on_tomorrow = free_pairs(by="centre", start=tomorrow(), end=tomorrow() + timedelta(days=1)).total()
+    assert f"{tomorrow():%d.%m.%Y}: {on_tomorrow}</li>" in page
