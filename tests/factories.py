@@ -44,3 +44,13 @@ class ClosureFactory(factory.django.DjangoModelFactory):
 
     centre = factory.SubFactory(CentreFactory)
     reason = "Feiertag"
+
+
+# A caller's data as the hotline API takes it ("person" in registrations and bookings).
+CALLER = {
+    "first_name": "Erika",
+    "last_name": "Mustermann",
+    "birth_date": "1938-05-17",
+    "postcode": "01067",
+    "phone": "0351 1234567",
+}

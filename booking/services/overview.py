@@ -150,7 +150,8 @@ def _stored(older_than_seconds: float) -> tuple[dict, bool]:
 
 
 def overview_refresh() -> Overview:
-    """Recompute and store the overview now, whatever its age (the demo and the tests)."""
+    """Recompute and store the overview now, whatever its age (tests; staff in a shell after
+    changing appointments by hand)."""
     data = _compute()
     OverviewSnapshot.objects.update_or_create(
         pk=1, defaults={"computed_at": data["computed_at"], "data": data}

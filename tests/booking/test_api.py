@@ -11,17 +11,11 @@ from booking.models import Booking, Channel, Hold, Registration
 from booking.selectors import free_pairs
 from supply.models import Appointment
 from tests.booking.conftest import plan, tomorrow
-from tests.factories import CentreFactory
+from tests.factories import CALLER, CentreFactory
 
 pytestmark = pytest.mark.django_db
 
-ERIKA = {
-    "first_name": "Erika",
-    "last_name": "Mustermann",
-    "birth_date": "1938-05-17",
-    "postcode": "01067",
-    "phone": "0351 1234567",
-}
+ERIKA = CALLER
 
 
 def day(offset=0) -> str:

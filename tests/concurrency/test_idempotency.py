@@ -16,15 +16,9 @@ from impfportal.api.services import api_client_create
 from impfportal.models import IdempotencyRecord, Scope
 from tests.booking.conftest import plan, tomorrow
 from tests.concurrency.test_booking_race import in_parallel, race
-from tests.factories import CentreFactory
+from tests.factories import CALLER, CentreFactory
 
-ERIKA = {
-    "first_name": "Erika",
-    "last_name": "Mustermann",
-    "birth_date": "1938-05-17",
-    "postcode": "01067",
-    "phone": "0351 1234567",
-}
+ERIKA = CALLER
 
 
 @pytest.fixture

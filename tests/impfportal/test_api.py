@@ -12,16 +12,11 @@ from booking.models import Person, Registration
 from impfportal.api import services
 from impfportal.api.services import api_client_revoke, api_records_purge, idempotency_begin
 from impfportal.models import ApiUsage, AuditEntry, IdempotencyRecord, Scope
+from tests.factories import CALLER
 
 pytestmark = pytest.mark.django_db
 
-ERIKA = {
-    "first_name": "Erika",
-    "last_name": "Mustermann",
-    "birth_date": "1938-05-17",
-    "postcode": "01067",
-    "phone": "0351 1234567",
-}
+ERIKA = CALLER
 
 
 def register(api, person=None, **headers):
